@@ -1,0 +1,642 @@
+/*
+ * main.c: the `rsa` command line. Parses arguments, wires config, dataset,
+ * templates, backend and store together, and maps errors to exit codes
+ * (0 success, 1 runtime failure, 2 usage or bad input). Library code never prints;
+ * this file does.
+ */
+#include <cjson/cJSON.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench/dataset.h"
+#include "rsa/config.h"
+#include "rsa/grade.h"
+#include "rsa/http.h"
+#include "rsa/prompt.h"
+#include "rsa/report.h"
+#include "rsa/runner.h"
+#include "rsa/util.h"
+#include "store/store.h"
+
+#ifndef RSA_GIT_REV
+#define RSA_GIT_REV "unknown"
+#endif
+#define RSA_VERSION "0.1.0"
+#define DEFAULT_DB "rsa.db"
+#define MAX_SETS 256
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: rsa <command> [options]\n"
+            "\n"
+            "  rsa run CONFIG [--db PATH] [--set section.key=value]... [--quiet]\n"
+            "      run (or resume) the run named run.name; safe to kill at any instant\n"
+            "  rsa config CONFIG [--set section.key=value]...   print the effective config\n"
+            "  rsa config --keys                                 list every key with type, default and range\n"
+            "  rsa report --db PATH [--run NAME] [--format text|json|csv] [--out FILE]\n"
+            "  rsa export --db PATH --run NAME [--out FILE]     one JSON object per trace\n"
+            "  rsa version\n"
+            "\n"
+            "exit codes: 0 success, 1 runtime failure, 2 usage or bad input\n");
+}
+
+static int fail(enum rsa_err rc, const char *msg)
+{
+    fprintf(stderr, "rsa: %s\n", msg && msg[0] ? msg : rsa_err_str(rc));
+    return rsa_err_exit_code(rc);
+}
+
+/* ===== rsa config ===== */
+
+struct common_args {
+    const char *config;
+    const char *db;
+    const char *run;
+    const char *format;
+    const char *out;
+    const char *sets[MAX_SETS];
+    size_t nsets;
+    int keys;
+    int quiet;
+};
+
+static int parse_args(int argc, char **argv, struct common_args *a, char *err, size_t errlen)
+{
+    memset(a, 0, sizeof(*a));
+    for (int i = 0; i < argc; i++) {
+        const char *s = argv[i];
+        const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+#define TAKE(field)                                                            \
+    do {                                                                       \
+        if (val == NULL) {                                                     \
+            util_errf(err, errlen, "%s needs a value", s);                     \
+            return -1;                                                         \
+        }                                                                      \
+        a->field = val;                                                        \
+        i++;                                                                   \
+    } while (0)
+        if (strcmp(s, "--db") == 0)
+            TAKE(db);
+        else if (strcmp(s, "--run") == 0)
+            TAKE(run);
+        else if (strcmp(s, "--format") == 0)
+            TAKE(format);
+        else if (strcmp(s, "--out") == 0)
+            TAKE(out);
+        else if (strcmp(s, "--set") == 0) {
+            if (val == NULL) {
+                util_errf(err, errlen, "--set needs section.key=value");
+                return -1;
+            }
+            if (a->nsets == MAX_SETS) {
+                util_errf(err, errlen, "too many --set options (at most %d)", MAX_SETS);
+                return -1;
+            }
+            a->sets[a->nsets++] = val;
+            i++;
+        } else if (strncmp(s, "--set=", 6) == 0 && a->nsets < MAX_SETS) {
+            a->sets[a->nsets++] = s + 6;
+        } else if (strcmp(s, "--keys") == 0) {
+            a->keys = 1;
+        } else if (strcmp(s, "--quiet") == 0 || strcmp(s, "-q") == 0) {
+            a->quiet = 1;
+        } else if (s[0] == '-' && s[1] != '\0') {
+            util_errf(err, errlen, "unknown option %s", s);
+            return -1;
+        } else if (a->config == NULL) {
+            a->config = s;
+        } else {
+            util_errf(err, errlen, "unexpected argument %s", s);
+            return -1;
+        }
+#undef TAKE
+    }
+    return 0;
+}
+
+static int cmd_config(struct common_args *a)
+{
+    char err[1024] = "";
+    if (a->keys) {
+        char *h = config_help();
+        if (h == NULL)
+            return fail(RSA_ERR_NOMEM, NULL);
+        fputs(h, stdout);
+        free(h);
+        return 0;
+    }
+    if (a->config == NULL) {
+        usage(stderr);
+        return 2;
+    }
+    struct rsa_config cfg;
+    enum rsa_err rc = config_load(a->config, a->sets, a->nsets, &cfg, err, sizeof(err));
+    if (rc != RSA_OK)
+        return fail(rc, err);
+    char *txt = config_format(&cfg, 0);
+    config_free(&cfg);
+    if (txt == NULL)
+        return fail(RSA_ERR_NOMEM, NULL);
+    fputs(txt, stdout);
+    free(txt);
+    return 0;
+}
+
+/* ===== rsa run ===== */
+
+static void on_signal(int sig)
+{
+    static volatile sig_atomic_t count;
+    (void)sig;
+    if (++count > 1)
+        _exit(130);
+    runner_request_stop();
+    static const char msg[] = "\nrsa: stopping: finishing requests in flight (Ctrl-C again to quit at once; "
+                              "rerun the same command to resume)\n";
+    ssize_t ignored = write(STDERR_FILENO, msg, sizeof(msg) - 1);
+    (void)ignored;
+}
+
+/* split_urls: comma/space separated list -> array of malloc'd strings. */
+static char **split_urls(const char *s, size_t *n)
+{
+    size_t cap = 1;
+    for (const char *p = s; *p; p++)
+        cap += *p == ',' || *p == ' ';
+    char **out = calloc(cap, sizeof(char *));
+    *n = 0;
+    if (out == NULL)
+        return NULL;
+    const char *p = s;
+    while (*p) {
+        while (*p == ',' || *p == ' ')
+            p++;
+        const char *e = p;
+        while (*e && *e != ',' && *e != ' ')
+            e++;
+        if (e > p)
+            out[(*n)++] = util_strndup(p, (size_t)(e - p));
+        p = e;
+    }
+    return out;
+}
+
+/* identity: the text that decides whether a stored run may be resumed. */
+static char *make_identity(const struct rsa_config *cfg, const struct dataset *ds,
+                           const struct prompt_template *tpl[3], const char *tail_method)
+{
+    char *keys = config_format(cfg, 1);
+    if (keys == NULL)
+        return NULL;
+    struct buf pb;
+    buf_init(&pb, 0);
+    enum rsa_err rc = RSA_OK;
+    for (size_t i = 0; i < ds->n && rc == RSA_OK; i++) {
+        rc = buf_puts(&pb, ds->items[i].id);
+        if (rc == RSA_OK)
+            rc = buf_append(&pb, "\0", 1);
+        if (rc == RSA_OK)
+            rc = buf_puts(&pb, ds->items[i].text);
+        if (rc == RSA_OK)
+            rc = buf_append(&pb, "\0", 1);
+        if (rc == RSA_OK)
+            rc = buf_puts(&pb, ds->items[i].answer);
+        if (rc == RSA_OK)
+            rc = buf_append(&pb, "\0", 1);
+    }
+    char probs[65] = "";
+    if (rc == RSA_OK)
+        rc = util_sha256_hex(pb.data ? pb.data : "", pb.len, probs);
+    buf_free(&pb);
+    struct buf b;
+    buf_init(&b, 0);
+    if (rc == RSA_OK)
+        rc = buf_printf(&b,
+                        "%s\n[content]\nproblems_sha256 = %s\ninitial_template_sha256 = %s\n"
+                        "aggregate_template_sha256 = %s\nrefine_template_sha256 = %s\ntail_method = %s\n",
+                        keys, probs, tpl[0]->sha256, tpl[1]->sha256, tpl[2]->sha256, tail_method);
+    free(keys);
+    if (rc != RSA_OK) {
+        buf_free(&b);
+        return NULL;
+    }
+    return buf_take(&b);
+}
+
+/* print the lines that differ between two identity texts */
+static void print_identity_diff(const char *old, const char *new_)
+{
+    const char *texts[2] = {old, new_};
+    const char *tags[2] = {"stored", "now"};
+    for (int k = 0; k < 2; k++) {
+        const char *p = texts[k];
+        while (*p) {
+            const char *e = strchr(p, '\n');
+            size_t n = e ? (size_t)(e - p) : strlen(p);
+            const char *other = texts[1 - k];
+            int found = 0;
+            for (const char *q = other; *q;) {
+                const char *qe = strchr(q, '\n');
+                size_t qn = qe ? (size_t)(qe - q) : strlen(q);
+                if (qn == n && strncmp(p, q, n) == 0) {
+                    found = 1;
+                    break;
+                }
+                q = qe ? qe + 1 : q + qn;
+            }
+            if (!found && n > 0 && p[0] != '[')
+                fprintf(stderr, "  %-6s %.*s\n", tags[k], (int)n, p);
+            p = e ? e + 1 : p + n;
+        }
+    }
+}
+
+static char *make_manifest(const struct rsa_config *cfg, const struct dataset *ds,
+                           const struct prompt_template *tpl[3], const char *tail_method, const char *backend_desc)
+{
+    cJSON *m = cJSON_CreateObject();
+    if (m == NULL)
+        return NULL;
+    cJSON_AddStringToObject(m, "tool", "rsa " RSA_VERSION);
+    cJSON_AddStringToObject(m, "git_rev", RSA_GIT_REV);
+    cJSON_AddStringToObject(m, "dataset", cfg->dataset);
+    cJSON_AddStringToObject(m, "dataset_sha256", ds->sha256);
+    cJSON_AddNumberToObject(m, "problems", (double)ds->n);
+    const char *names[3] = {"initial", "aggregate", "refine"};
+    cJSON *t = cJSON_AddObjectToObject(m, "templates");
+    for (int i = 0; i < 3 && t; i++) {
+        cJSON *x = cJSON_AddObjectToObject(t, names[i]);
+        if (x) {
+            cJSON_AddStringToObject(x, "path", tpl[i]->path);
+            cJSON_AddStringToObject(x, "sha256", tpl[i]->sha256);
+        }
+    }
+    cJSON_AddStringToObject(m, "tail_method", tail_method);
+    cJSON_AddStringToObject(m, "tail_source", config_tail_source_str(cfg->tail_source));
+    cJSON_AddStringToObject(m, "api", cfg->api == API_CHAT ? "chat" : "completions");
+    cJSON_AddStringToObject(m, "system_prompt", cfg->system_prompt);
+    cJSON_AddStringToObject(m, "backend", backend_desc);
+    cJSON_AddNumberToObject(m, "T_agg", cfg->rounds);
+    cJSON_AddNumberToObject(m, "T_steps", cfg->rounds + 1);
+    cJSON_AddStringToObject(m, "grader", GRADE_NAME "/" GRADE_VERSION);
+    char *s = cJSON_PrintUnformatted(m);
+    cJSON_Delete(m);
+    return s;
+}
+
+static int cmd_run(struct common_args *a)
+{
+    char err[2048] = "";
+    if (a->config == NULL) {
+        usage(stderr);
+        return 2;
+    }
+    const char *db_path = a->db ? a->db : DEFAULT_DB;
+    struct rsa_config cfg;
+    struct dataset ds = {0};
+    struct prompt_template tpl_init = {0}, tpl_agg = {0}, tpl_ref = {0};
+    struct backend *backend = NULL;
+    struct store *store = NULL;
+    char **urls = NULL;
+    size_t n_urls = 0;
+    char *identity = NULL, *manifest = NULL, *cfg_text = NULL;
+    struct store_run_info info = {0};
+    int status = 0;
+    enum rsa_err rc = config_load(a->config, a->sets, a->nsets, &cfg, err, sizeof(err));
+    if (rc != RSA_OK)
+        return fail(rc, err);
+
+    if (cfg.kind == BACKEND_ENGINE) {
+        status = fail(RSA_ERR_UNSUPPORTED, "backend.kind = engine: the in-process ZAYA1 engine is not in this "
+                                           "build yet; use backend.kind = http with a vLLM/SGLang server");
+        goto out;
+    }
+    if (cfg.dataset[0] == '\0') {
+        status = fail(RSA_ERR_CONFIG, "run.dataset is required (a JSONL file of problems)");
+        goto out;
+    }
+    {
+        char *found = config_find_file(cfg.dir, cfg.dataset);
+        if (found != NULL) {
+            free(cfg.dataset);
+            cfg.dataset = found;
+        }
+    }
+    if ((rc = dataset_load(cfg.dataset, &ds, err, sizeof(err))) != RSA_OK ||
+        (rc = dataset_filter(&ds, cfg.problems, err, sizeof(err))) != RSA_OK) {
+        status = fail(rc, err);
+        goto out;
+    }
+    if ((rc = prompt_template_load(cfg.initial_template, &tpl_init, err, sizeof(err))) != RSA_OK ||
+        (rc = prompt_template_load(cfg.prompt_template, &tpl_agg, err, sizeof(err))) != RSA_OK ||
+        (rc = prompt_template_load(cfg.refine_template, &tpl_ref, err, sizeof(err))) != RSA_OK) {
+        status = fail(rc == RSA_ERR_IO ? RSA_ERR_CONFIG : rc, err);
+        goto out;
+    }
+
+    /* the backend */
+    urls = split_urls(cfg.url, &n_urls);
+    if (urls == NULL || n_urls == 0) {
+        status = fail(RSA_ERR_CONFIG, "backend.url: no URL given");
+        goto out;
+    }
+    const char *api_key = NULL;
+    if (cfg.api_key_env[0] != '\0') {
+        api_key = getenv(cfg.api_key_env);
+        if (api_key == NULL || api_key[0] == '\0') {
+            snprintf(err, sizeof(err), "backend.api_key_env: the environment variable %s is not set",
+                     cfg.api_key_env);
+            status = fail(RSA_ERR_CONFIG, err);
+            goto out;
+        }
+    }
+    struct http_config hc = {
+        .urls = (const char *const *)urls,
+        .n_urls = n_urls,
+        .model = cfg.model,
+        .api_key = api_key,
+        .api = cfg.api == API_CHAT ? HTTP_API_CHAT : HTTP_API_COMPLETIONS,
+        .stream = cfg.stream,
+        .concurrency = cfg.concurrency,
+        .timeout_s = cfg.timeout_s,
+        .connect_timeout_s = cfg.connect_timeout_s,
+        .retries = cfg.retries,
+        .backoff_base_s = cfg.backoff_s,
+        .backoff_max_s = 60,
+        .think_open = cfg.think_open,
+        .think_close = cfg.think_close,
+        .jitter_seed = (uint64_t)cfg.seed ^ (uint64_t)getpid(),
+    };
+    if ((rc = http_open(&hc, &backend, err, sizeof(err))) != RSA_OK) {
+        status = fail(rc, err);
+        goto out;
+    }
+
+    /* how tails are cut */
+    enum tail_method method;
+    char tail_method[64];
+    if (cfg.tail_tokens == 0) {
+        method = TAIL_METHOD_WHOLE;
+        snprintf(tail_method, sizeof(tail_method), "whole");
+    } else if (cfg.tail_approx == TAIL_APPROX_CHARS) {
+        method = TAIL_METHOD_CHARS;
+        snprintf(tail_method, sizeof(tail_method), "chars:%g", cfg.chars_per_token);
+    } else if (cfg.tokenizer[0] != '\0') {
+        status = fail(RSA_ERR_UNSUPPORTED,
+                      "backend.tokenizer: local tokenizer.json files are not supported by this build yet; "
+                      "leave it empty to use the server's /tokenize, or set rsa.tail_approx = chars");
+        goto out;
+    } else {
+        char perr[1024] = "";
+        if (!http_probe_tokenize(backend, perr, sizeof(perr))) {
+            snprintf(err, sizeof(err),
+                     "rsa.tail_tokens = %d needs token-exact tails, but the server's /tokenize and /detokenize "
+                     "are not usable (%s). Serve with vLLM/SGLang (which have them), or set "
+                     "rsa.tail_approx = chars to cut tails by characters (recorded in the run as an "
+                     "approximation)",
+                     cfg.tail_tokens, perr);
+            status = fail(RSA_ERR_UNSUPPORTED, err);
+            goto out;
+        }
+        method = TAIL_METHOD_TOKENS;
+        snprintf(tail_method, sizeof(tail_method), "tokens:server");
+    }
+
+    /* the store: create or resume */
+    const struct prompt_template *tpls[3] = {&tpl_init, &tpl_agg, &tpl_ref};
+    identity = make_identity(&cfg, &ds, tpls, tail_method);
+    manifest = make_manifest(&cfg, &ds, tpls, tail_method, backend->ops->describe(backend));
+    cfg_text = config_format(&cfg, 0);
+    char id_hash[65];
+    if (identity == NULL || manifest == NULL || cfg_text == NULL ||
+        util_sha256_hex(identity, strlen(identity), id_hash) != RSA_OK) {
+        status = fail(RSA_ERR_NOMEM, NULL);
+        goto out;
+    }
+    if ((rc = store_open(db_path, &store, err, sizeof(err))) != RSA_OK) {
+        status = fail(rc, err);
+        goto out;
+    }
+    int found = 0;
+    int64_t run_id = 0;
+    if ((rc = store_find_run(store, cfg.name, &found, &info, err, sizeof(err))) != RSA_OK) {
+        status = fail(rc, err);
+        goto out;
+    }
+    if (found) {
+        if (strcmp(info.identity_hash, id_hash) != 0) {
+            fprintf(stderr,
+                    "rsa: run \"%s\" already exists in %s with a different configuration; refusing to mix them.\n"
+                    "     Differences (stored vs now):\n",
+                    cfg.name, db_path);
+            print_identity_diff(info.identity, identity);
+            fprintf(stderr, "     Use another run.name (e.g. --set run.name=%s-2) or another --db.\n", cfg.name);
+            status = rsa_err_exit_code(RSA_ERR_CONFLICT);
+            goto out;
+        }
+        run_id = info.id;
+        if (strcmp(info.status, "complete") == 0) {
+            if (!a->quiet)
+                fprintf(stderr, "rsa: run \"%s\" is already complete in %s\n", cfg.name, db_path);
+        } else if (!a->quiet) {
+            fprintf(stderr, "rsa: resuming run \"%s\" in %s\n", cfg.name, db_path);
+        }
+        if ((rc = store_set_run_status(store, run_id, "running", err, sizeof(err))) != RSA_OK) {
+            status = fail(rc, err);
+            goto out;
+        }
+    } else {
+        struct store_run run = {
+            .name = cfg.name,
+            .config = cfg_text,
+            .identity = identity,
+            .identity_hash = id_hash,
+            .git_rev = RSA_GIT_REV,
+            .status = "running",
+            .tail_method = tail_method,
+            .backend = backend->ops->describe(backend),
+            .manifest = manifest,
+            .seed = cfg.seed,
+            .population = cfg.population,
+            .subset = cfg.subset,
+            .rounds = cfg.rounds,
+            .tail_tokens = cfg.tail_tokens,
+            .max_tokens = cfg.max_tokens,
+            .repeats = cfg.repeats,
+        };
+        if ((rc = store_create_run(store, &run, &run_id, err, sizeof(err))) != RSA_OK) {
+            status = fail(rc, err);
+            goto out;
+        }
+        struct store_problem *sp = calloc(ds.n, sizeof(*sp));
+        if (sp == NULL) {
+            status = fail(RSA_ERR_NOMEM, NULL);
+            goto out;
+        }
+        for (size_t i = 0; i < ds.n; i++)
+            sp[i] = (struct store_problem){(int)i, ds.items[i].id, ds.items[i].text, ds.items[i].answer};
+        rc = store_put_problems(store, run_id, sp, ds.n, err, sizeof(err));
+        free(sp);
+        if (rc != RSA_OK) {
+            status = fail(rc, err);
+            goto out;
+        }
+        if (!a->quiet)
+            fprintf(stderr,
+                    "rsa: run \"%s\": %zu problems x %d repeats, N=%d C=%d T_agg=%d (stages %d), tau=%d, beta=%d, "
+                    "tails %s, %s -> %s\n",
+                    cfg.name, ds.n, cfg.repeats, cfg.population, cfg.subset, cfg.rounds, cfg.rounds + 1,
+                    cfg.tail_tokens, cfg.max_tokens, tail_method, backend->ops->describe(backend), db_path);
+    }
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    struct runner_params rp = {
+        .cfg = &cfg,
+        .ds = &ds,
+        .backend = backend,
+        .store = store,
+        .run_id = run_id,
+        .initial = &tpl_init,
+        .aggregate = &tpl_agg,
+        .refine = &tpl_ref,
+        .tail_method = method,
+        .progress = !a->quiet,
+        .workers = cfg.concurrency * (int)n_urls,
+    };
+    rc = runner_run(&rp, err, sizeof(err));
+    char err2[512];
+    if (rc != RSA_OK) {
+        store_set_run_status(store, run_id, "incomplete", err2, sizeof(err2));
+        status = fail(rc, err);
+        if (rc != RSA_ERR_INTERRUPTED)
+            fprintf(stderr, "rsa: every finished trace is stored; rerun the same command to resume\n");
+        else
+            status = 130;
+        goto out;
+    }
+    if ((rc = store_set_run_status(store, run_id, "complete", err, sizeof(err))) != RSA_OK) {
+        status = fail(rc, err);
+        goto out;
+    }
+    if ((rc = report_write(store, cfg.name, REPORT_TEXT, stdout, err, sizeof(err))) != RSA_OK)
+        status = fail(rc, err);
+out:
+    for (size_t i = 0; urls != NULL && i < n_urls; i++)
+        free(urls[i]);
+    free(urls);
+    free(identity);
+    free(manifest);
+    free(cfg_text);
+    store_run_info_free(&info);
+    store_close(store);
+    backend_close(backend);
+    prompt_template_free(&tpl_init);
+    prompt_template_free(&tpl_agg);
+    prompt_template_free(&tpl_ref);
+    dataset_free(&ds);
+    config_free(&cfg);
+    return status;
+}
+
+/* ===== rsa report / export ===== */
+
+static int open_db_for_reading(const char *path, struct store **st, char *err, size_t errlen)
+{
+    if (path == NULL) {
+        util_errf(err, errlen, "--db PATH is required");
+        return 2;
+    }
+    if (access(path, R_OK) != 0) {
+        util_errf(err, errlen, "%s: no such database", path);
+        return 2;
+    }
+    enum rsa_err rc = store_open(path, st, err, errlen);
+    return rc == RSA_OK ? 0 : rsa_err_exit_code(rc);
+}
+
+static int cmd_report(struct common_args *a, int export)
+{
+    char err[1024] = "";
+    struct store *st = NULL;
+    enum report_format fmt = REPORT_TEXT;
+    if (a->config != NULL)
+        return fail(RSA_ERR_USAGE, "unexpected argument (use --db and --run)");
+    if (!export && a->format != NULL) {
+        if (strcmp(a->format, "text") == 0)
+            fmt = REPORT_TEXT;
+        else if (strcmp(a->format, "json") == 0)
+            fmt = REPORT_JSON;
+        else if (strcmp(a->format, "csv") == 0)
+            fmt = REPORT_CSV;
+        else if (strcmp(a->format, "svg") == 0 || strcmp(a->format, "html") == 0)
+            return fail(RSA_ERR_UNSUPPORTED, "--format svg/html: plots are not in this build yet (use json or csv)");
+        else
+            return fail(RSA_ERR_USAGE, "--format must be text, json or csv");
+    }
+    if (export && a->run == NULL)
+        return fail(RSA_ERR_USAGE, "export needs --run NAME");
+    int code = open_db_for_reading(a->db, &st, err, sizeof(err));
+    if (code != 0) {
+        fprintf(stderr, "rsa: %s\n", err);
+        return code;
+    }
+    FILE *out = stdout;
+    if (a->out != NULL && (out = fopen(a->out, "w")) == NULL) {
+        store_close(st);
+        snprintf(err, sizeof(err), "%s: cannot write", a->out);
+        return fail(RSA_ERR_IO, err);
+    }
+    enum rsa_err rc = export ? report_export(st, a->run, out, err, sizeof(err))
+                             : report_write(st, a->run, fmt, out, err, sizeof(err));
+    if (out != stdout && fclose(out) != 0 && rc == RSA_OK) {
+        rc = RSA_ERR_IO;
+        snprintf(err, sizeof(err), "%s: write failed", a->out);
+    }
+    store_close(st);
+    return rc == RSA_OK ? 0 : fail(rc, err);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("rsa %s (%s)\n", RSA_VERSION, RSA_GIT_REV);
+        return 0;
+    }
+    struct common_args a;
+    char err[512] = "";
+    if (parse_args(argc - 2, argv + 2, &a, err, sizeof(err)) != 0) {
+        fprintf(stderr, "rsa %s: %s\n", cmd, err);
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(cmd, "run") == 0)
+        return cmd_run(&a);
+    if (strcmp(cmd, "config") == 0)
+        return cmd_config(&a);
+    if (strcmp(cmd, "report") == 0)
+        return cmd_report(&a, 0);
+    if (strcmp(cmd, "export") == 0)
+        return cmd_report(&a, 1);
+    fprintf(stderr, "rsa: unknown command \"%s\"\n", cmd);
+    usage(stderr);
+    return 2;
+}
