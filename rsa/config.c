@@ -403,7 +403,7 @@ enum rsa_err config_load(const char *path, const char *const *sets, size_t nsets
         FILE *f = fopen(path, "r");
         if (f == NULL) {
             util_errf(err, errlen, "%s: %s", path, strerror(errno));
-            rc = RSA_ERR_IO;
+            rc = RSA_ERR_CONFIG; /* bad input: exit code 2 */
             goto fail;
         }
         struct load_ctx ctx = {.cfg = cfg, .base = cfg->dir, .rc = RSA_OK};

@@ -8,6 +8,11 @@
  * requests in flight (ties: lowest index) whose in-flight count is below the
  * per-endpoint cap; the caller blocks until one has room. Retries (exponential backoff
  * with jitter; Retry-After honoured on 429) go to the least-loaded endpoint again.
+ * An endpoint whose last attempt failed retryably (transport error, 408, 429, 5xx,
+ * malformed answer) cools down for one backoff interval (doubling with consecutive
+ * failures, capped at backoff_max_s), and a retry avoids the endpoint that just failed
+ * it: such endpoints are picked only when no other endpoint has room, so a dead server
+ * in a fleet does not soak up every request.
  * Token-exact tails use vLLM's POST /tokenize and /detokenize at the server root.
  */
 #ifndef RSA_HTTP_H
@@ -51,8 +56,10 @@ int http_probe_tokenize(struct backend *b, char *err, size_t errlen);
    error (connection refused/reset, timeout, partial body); malformed: 1 when a 2xx
    body could not be parsed; attempt: 0-based index of the attempt that just failed;
    retry_after_s: the parsed Retry-After header (-1 when absent); u: uniform [0,1) for
-   jitter. Returns 1 and sets *delay_s when the request should be retried. Never retries
-   4xx other than 408 and 429. */
+   jitter. Returns 1 and sets *delay_s when the request should be retried:
+   delay = min(max_s, base_s * 2^attempt) * (0.5 + 0.5 u), and on 429 at least
+   retry_after_s. Never retries 4xx other than 408 and 429 (even with curl_failed or
+   malformed set). */
 int http_retry_decision(int status, int curl_failed, int malformed, int attempt, int max_retries,
                         double retry_after_s, double base_s, double max_s, double u,
                         double *delay_s);
