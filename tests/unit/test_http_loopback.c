@@ -189,6 +189,11 @@ static void *conn_main(void *arg)
     if (c != NULL) {
         if (c->delay_ms > 0)
             sleep_ms(c->delay_ms);
+        /* Leave the active count before answering: the client frees its slot as soon as it
+           has the whole answer, which can be before this thread runs again. */
+        pthread_mutex_lock(&s->mu);
+        s->active--;
+        pthread_mutex_unlock(&s->mu);
         char head[1024];
         size_t blen = strlen(c->body);
         int h;
@@ -212,9 +217,6 @@ static void *conn_main(void *arg)
         }
         if (c->chunked && !c->cut)
             send_all(fd, "0\r\n\r\n", 5);
-        pthread_mutex_lock(&s->mu);
-        s->active--;
-        pthread_mutex_unlock(&s->mu);
     }
     shutdown(fd, SHUT_WR);
     char drain[256];
