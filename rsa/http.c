@@ -8,8 +8,11 @@
  *   trace assembly      think_open + reasoning + think_close + content, in order
  *   load balancing      least in-flight endpoint below the cap (mutex + condvar)
  *   one attempt         curl options, body/header callbacks, SSE, classification
+ *                       (body intake and verdict are curl-free: http_parse_response
+ *                       runs them on a body held in memory, for tests and fuzzing)
  *   the retry loop      http_run: pick, attempt, release, decide, sleep
- *   operations          complete, tokenize, detokenize, stats, describe, close
+ *   operations          complete, http_parse_response, tokenize, detokenize, stats,
+ *                       describe, close
  */
 #include "http.h"
 
@@ -363,10 +366,10 @@ static const char *json_reasoning(const cJSON *obj)
 /* ===== response parsers (a 2xx JSON body) =====
    Return RSA_OK, RSA_ERR_PROTOCOL with why (malformed: retried) or RSA_ERR_NOMEM. */
 
-typedef enum rsa_err (*http_parse_fn)(struct http_backend *hb, const cJSON *root, void *ctx,
+typedef enum rsa_err (*http_parse_fn)(enum http_api api, const cJSON *root, void *ctx,
                                       char *why, size_t whylen);
 
-static enum rsa_err parse_completion(struct http_backend *hb, const cJSON *root, void *ctx,
+static enum rsa_err parse_completion(enum http_api api, const cJSON *root, void *ctx,
                                      char *why, size_t whylen)
 {
     struct trace *t = ctx;
@@ -378,7 +381,7 @@ static enum rsa_err parse_completion(struct http_backend *hb, const cJSON *root,
     }
     const char *reasoning = NULL;
     const char *content = NULL;
-    if (hb->api == HTTP_API_CHAT) {
+    if (api == HTTP_API_CHAT) {
         const cJSON *msg = cJSON_GetObjectItemCaseSensitive(c0, "message");
         if (!cJSON_IsObject(msg)) {
             util_errf(why, whylen, "choices[0].message missing");
@@ -406,7 +409,7 @@ static enum rsa_err parse_completion(struct http_backend *hb, const cJSON *root,
     return e;
 }
 
-static enum rsa_err parse_models(struct http_backend *hb, const cJSON *root, void *ctx,
+static enum rsa_err parse_models(enum http_api api, const cJSON *root, void *ctx,
                                  char *why, size_t whylen)
 {
     char **model = ctx;
@@ -426,7 +429,7 @@ struct token_ids {
     size_t n;
 };
 
-static enum rsa_err parse_tokenize(struct http_backend *hb, const cJSON *root, void *ctx,
+static enum rsa_err parse_tokenize(enum http_api api, const cJSON *root, void *ctx,
                                    char *why, size_t whylen)
 {
     struct token_ids *out = ctx;
@@ -457,7 +460,7 @@ static enum rsa_err parse_tokenize(struct http_backend *hb, const cJSON *root, v
     return RSA_OK;
 }
 
-static enum rsa_err parse_detokenize(struct http_backend *hb, const cJSON *root, void *ctx,
+static enum rsa_err parse_detokenize(enum http_api api, const cJSON *root, void *ctx,
                                      char *why, size_t whylen)
 {
     char **text = ctx;
@@ -692,7 +695,7 @@ static int http_on_event(void *user, const char *event, const char *data, size_t
     x->events++;
     if (x->done || len == 0)
         return 0; /* nothing after [DONE] counts; empty data is a keep-alive */
-    if (strcmp(data, "[DONE]") == 0) {
+    if (len == 6 && memcmp(data, "[DONE]", 6) == 0) {
         x->done = 1;
         return 0;
     }
@@ -709,17 +712,38 @@ static int http_on_event(void *user, const char *event, const char *data, size_t
     return stop;
 }
 
-static size_t http_on_body(char *ptr, size_t size, size_t nmemb, void *user)
+/* Ready x for one exchange of job: SSE events go to ec, then to job's trace (reset). */
+static void http_xfer_init(struct http_xfer *x, struct http_event_ctx *ec,
+                           const struct http_job *job, enum http_api api)
 {
-    struct http_xfer *x = user;
-    size_t n = size * nmemb;
-    if (x->status == 0) {
-        long st = 0;
-        if (curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &st) != CURLE_OK)
-            st = 0;
-        x->status = st;
-        x->sse_mode = x->stream && st >= 200 && st < 300;
-    }
+    memset(x, 0, sizeof(*x));
+    x->stream = job->stream;
+    x->retry_after = -1;
+    x->trace = job->stream ? job->ctx : NULL;
+    buf_init(&x->body, HTTP_MAX_RESPONSE);
+    ec->x = x;
+    ec->chat = api == HTTP_API_CHAT;
+    sse_init(&x->sse, HTTP_MAX_RESPONSE, http_on_event, ec);
+    if (x->trace != NULL)
+        trace_reset(x->trace);
+}
+
+static void http_xfer_free(struct http_xfer *x)
+{
+    sse_free(&x->sse);
+    buf_free(&x->body);
+}
+
+/* The status is known (at the first body byte): a 2xx answer to a stream request is SSE. */
+static void http_xfer_status(struct http_xfer *x, long st)
+{
+    x->status = st;
+    x->sse_mode = x->stream && st >= 200 && st < 300;
+}
+
+/* n more body bytes. Returns n, or 0 to abort the transfer (why in x's flags). */
+static size_t http_xfer_body(struct http_xfer *x, const char *ptr, size_t n)
+{
     if (n > HTTP_MAX_RESPONSE - x->total) {
         x->too_big = 1;
         return 0;
@@ -746,6 +770,18 @@ static size_t http_on_body(char *ptr, size_t size, size_t nmemb, void *user)
             return 0;
     }
     return n;
+}
+
+static size_t http_on_body(char *ptr, size_t size, size_t nmemb, void *user)
+{
+    struct http_xfer *x = user;
+    if (x->status == 0) {
+        long st = 0;
+        if (curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &st) != CURLE_OK)
+            st = 0;
+        http_xfer_status(x, st);
+    }
+    return http_xfer_body(x, ptr, size * nmemb);
 }
 
 static size_t http_on_header(char *ptr, size_t size, size_t nmemb, void *user)
@@ -787,7 +823,7 @@ static int curl_code_retryable(CURLcode cc)
 }
 
 /* Interpret a complete non-SSE 2xx JSON body. */
-static enum rsa_err http_json_body(struct http_backend *hb, const struct http_job *job,
+static enum rsa_err http_json_body(enum http_api api, const struct http_job *job,
                                    const char *url, long status, const struct buf *body,
                                    struct http_fail *f, char *msg, size_t msglen)
 {
@@ -811,7 +847,7 @@ static enum rsa_err http_json_body(struct http_backend *hb, const struct http_jo
             util_errf(why, sizeof(why), "server error: %s", text);
             e = RSA_ERR_PROTOCOL;
         } else {
-            e = job->parse(hb, root, job->ctx, why, sizeof(why));
+            e = job->parse(api, root, job->ctx, why, sizeof(why));
         }
         cJSON_Delete(root);
     }
@@ -825,6 +861,70 @@ static enum rsa_err http_json_body(struct http_backend *hb, const struct http_jo
     return e;
 }
 
+/* The end of an exchange whose transfer ended with cc and status (f->status and
+   f->retry_after already set): flush the SSE parser, then RSA_OK, or a code with f
+   and msg filled in. */
+static enum rsa_err http_xfer_verdict(struct http_xfer *x, enum http_api api,
+                                      const struct http_job *job, const char *url, CURLcode cc,
+                                      const char *curl_err, long status, struct http_fail *f,
+                                      char *msg, size_t msglen)
+{
+    enum rsa_err e = RSA_OK;
+    if (cc == CURLE_OK && x->sse_mode) {
+        enum rsa_err fe = sse_finish(&x->sse); /* a last event without its blank line */
+        if (fe == RSA_ERR_NOMEM)
+            x->nomem = 1;
+    }
+
+    if (x->nomem) {
+        f->fatal = 1;
+        util_errf(msg, msglen, "%s: out of memory", url);
+        e = RSA_ERR_NOMEM;
+    } else if (x->too_big) {
+        f->fatal = 1;
+        if (x->msg[0])
+            util_errf(msg, msglen, "%s: %s", url, x->msg);
+        else
+            util_errf(msg, msglen, "%s: response larger than %zu bytes", url, HTTP_MAX_RESPONSE);
+        e = RSA_ERR_PROTOCOL;
+    } else if (x->bad) {
+        f->malformed = 1;
+        util_errf(msg, msglen, "%s: HTTP %ld: %s", url, status, x->msg);
+        e = RSA_ERR_PROTOCOL;
+    } else if (cc != CURLE_OK) {
+        f->curl_failed = curl_code_retryable(cc);
+        f->fatal = !f->curl_failed;
+        util_errf(msg, msglen, "%s: %s (curl error %d)", url,
+                  curl_err[0] ? curl_err : curl_easy_strerror(cc), (int)cc);
+        e = RSA_ERR_HTTP;
+    } else if (status < 200 || status >= 300) {
+        char text[256];
+        text[0] = '\0';
+        cJSON *root = x->body.data ? cJSON_ParseWithLength(x->body.data, x->body.len) : NULL;
+        if (root != NULL)
+            json_error_text(root, text, sizeof(text));
+        else if (x->body.data != NULL)
+            body_snippet(x->body.data, x->body.len, text, sizeof(text));
+        cJSON_Delete(root);
+        if (text[0])
+            util_errf(msg, msglen, "%s: HTTP %ld: %s", url, status, text);
+        else
+            util_errf(msg, msglen, "%s: HTTP %ld", url, status);
+        e = RSA_ERR_HTTP_STATUS;
+    } else if (x->sse_mode && x->events > 0) {
+        if (!x->done && x->trace->finish_reason[0] == '\0') {
+            f->malformed = 1;
+            util_errf(msg, msglen, "%s: HTTP %ld: stream ended without [DONE] or finish_reason",
+                      url, status);
+            e = RSA_ERR_PROTOCOL;
+        }
+    } else {
+        /* A plain JSON body (also a stream request the server answered without SSE). */
+        e = http_json_body(api, job, url, status, &x->body, f, msg, msglen);
+    }
+    return e;
+}
+
 /* One HTTP exchange with endpoint ep. RSA_OK, or a code with f and msg filled in. */
 static enum rsa_err http_once(struct http_backend *hb, struct http_job *job, size_t ep,
                               struct http_fail *f, char *msg, size_t msglen)
@@ -834,15 +934,8 @@ static enum rsa_err http_once(struct http_backend *hb, struct http_job *job, siz
     f->retry_after = -1;
 
     struct http_xfer x;
-    memset(&x, 0, sizeof(x));
-    x.stream = job->stream;
-    x.retry_after = -1;
-    x.trace = job->stream ? job->ctx : NULL;
-    buf_init(&x.body, HTTP_MAX_RESPONSE);
-    struct http_event_ctx ec = {&x, hb->api == HTTP_API_CHAT};
-    sse_init(&x.sse, HTTP_MAX_RESPONSE, http_on_event, &ec);
-    if (x.trace != NULL)
-        trace_reset(x.trace);
+    struct http_event_ctx ec;
+    http_xfer_init(&x, &ec, job, hb->api);
 
     char curl_err[CURL_ERROR_SIZE];
     curl_err[0] = '\0';
@@ -893,64 +986,12 @@ static enum rsa_err http_once(struct http_backend *hb, struct http_job *job, siz
         status = 0;
     f->status = status;
     f->retry_after = x.retry_after;
-    if (cc == CURLE_OK && x.sse_mode) {
-        enum rsa_err fe = sse_finish(&x.sse); /* a last event without its blank line */
-        if (fe == RSA_ERR_NOMEM)
-            x.nomem = 1;
-    }
-
-    if (x.nomem) {
-        f->fatal = 1;
-        util_errf(msg, msglen, "%s: out of memory", url);
-        e = RSA_ERR_NOMEM;
-    } else if (x.too_big) {
-        f->fatal = 1;
-        if (x.msg[0])
-            util_errf(msg, msglen, "%s: %s", url, x.msg);
-        else
-            util_errf(msg, msglen, "%s: response larger than %zu bytes", url, HTTP_MAX_RESPONSE);
-        e = RSA_ERR_PROTOCOL;
-    } else if (x.bad) {
-        f->malformed = 1;
-        util_errf(msg, msglen, "%s: HTTP %ld: %s", url, status, x.msg);
-        e = RSA_ERR_PROTOCOL;
-    } else if (cc != CURLE_OK) {
-        f->curl_failed = curl_code_retryable(cc);
-        f->fatal = !f->curl_failed;
-        util_errf(msg, msglen, "%s: %s (curl error %d)", url,
-                  curl_err[0] ? curl_err : curl_easy_strerror(cc), (int)cc);
-        e = RSA_ERR_HTTP;
-    } else if (status < 200 || status >= 300) {
-        char text[256];
-        text[0] = '\0';
-        cJSON *root = x.body.data ? cJSON_ParseWithLength(x.body.data, x.body.len) : NULL;
-        if (root != NULL)
-            json_error_text(root, text, sizeof(text));
-        else if (x.body.data != NULL)
-            body_snippet(x.body.data, x.body.len, text, sizeof(text));
-        cJSON_Delete(root);
-        if (text[0])
-            util_errf(msg, msglen, "%s: HTTP %ld: %s", url, status, text);
-        else
-            util_errf(msg, msglen, "%s: HTTP %ld", url, status);
-        e = RSA_ERR_HTTP_STATUS;
-    } else if (x.sse_mode && x.events > 0) {
-        if (!x.done && x.trace->finish_reason[0] == '\0') {
-            f->malformed = 1;
-            util_errf(msg, msglen, "%s: HTTP %ld: stream ended without [DONE] or finish_reason",
-                      url, status);
-            e = RSA_ERR_PROTOCOL;
-        }
-    } else {
-        /* A plain JSON body (also a stream request the server answered without SSE). */
-        e = http_json_body(hb, job, url, status, &x.body, f, msg, msglen);
-    }
+    e = http_xfer_verdict(&x, hb->api, job, url, cc, curl_err, status, f, msg, msglen);
 
 out:
     if (c != NULL)
         http_handle_put(hb, c);
-    sse_free(&x.sse);
-    buf_free(&x.body);
+    http_xfer_free(&x);
     return e;
 }
 
@@ -1050,6 +1091,30 @@ static char *http_completion_body(const struct http_backend *hb, const struct ba
 
 /* ===== operations ===== */
 
+/* A completion job: the trace t assembles the answer of a 2xx body. */
+static void http_completion_job(struct http_job *job, enum http_api api, int stream,
+                                struct trace *t)
+{
+    memset(job, 0, sizeof(*job));
+    job->route = api == HTTP_API_CHAT ? ROUTE_CHAT : ROUTE_COMPLETIONS;
+    job->stream = stream;
+    job->ep_fixed = -1;
+    job->parse = parse_completion;
+    job->ctx = t;
+}
+
+/* Move a successful completion job's trace into out (zeroed again on failure). */
+static enum rsa_err http_completion_take(struct trace *t, struct backend_completion *out,
+                                         char *err, size_t errlen)
+{
+    enum rsa_err e = trace_take(t, out);
+    if (e != RSA_OK) {
+        backend_completion_free(out);
+        util_errf(err, errlen, "http: out of memory");
+    }
+    return e;
+}
+
 static enum rsa_err http_complete(struct backend *b, const struct backend_request *req,
                                   struct backend_completion *out, char *err, size_t errlen)
 {
@@ -1063,21 +1128,11 @@ static enum rsa_err http_complete(struct backend *b, const struct backend_reques
     struct trace t;
     trace_init(&t, hb->think_open, hb->think_close);
     struct http_job job;
-    memset(&job, 0, sizeof(job));
-    job.route = hb->api == HTTP_API_CHAT ? ROUTE_CHAT : ROUTE_COMPLETIONS;
+    http_completion_job(&job, hb->api, hb->stream, &t);
     job.body = body;
-    job.stream = hb->stream;
-    job.ep_fixed = -1;
-    job.parse = parse_completion;
-    job.ctx = &t;
     enum rsa_err e = http_run(hb, &job, err, errlen);
-    if (e == RSA_OK) {
-        e = trace_take(&t, out);
-        if (e != RSA_OK) {
-            backend_completion_free(out);
-            util_errf(err, errlen, "http: out of memory");
-        }
-    }
+    if (e == RSA_OK)
+        e = http_completion_take(&t, out, err, errlen);
     if (e == RSA_OK) {
         snprintf(out->endpoint, sizeof(out->endpoint), "%s", hb->eps[job.ep].base);
         out->attempts = job.attempts;
@@ -1096,6 +1151,42 @@ static enum rsa_err http_complete(struct backend *b, const struct backend_reques
     pthread_mutex_unlock(&hb->mu);
     trace_free(&t);
     free(body);
+    return e;
+}
+
+enum rsa_err http_parse_response(enum http_api api, int stream, const char *think_open,
+                                 const char *think_close, const char *body, size_t len,
+                                 struct backend_completion *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof(*out));
+    struct trace t;
+    trace_init(&t, think_open ? think_open : "<think>", think_close ? think_close : "</think>");
+    struct http_job job;
+    http_completion_job(&job, api, stream, &t);
+    struct http_xfer x;
+    struct http_event_ctx ec;
+    http_xfer_init(&x, &ec, &job, api);
+    /* What http_once sees for a 200 whose body arrives in one piece (curl calls no
+       write callback for an empty body). */
+    CURLcode cc = CURLE_OK;
+    if (len > 0) {
+        http_xfer_status(&x, 200);
+        if (http_xfer_body(&x, body, len) != len)
+            cc = CURLE_WRITE_ERROR;
+    }
+    struct http_fail f;
+    memset(&f, 0, sizeof(f));
+    f.status = 200;
+    f.retry_after = -1;
+    char msg[HTTP_MSG];
+    msg[0] = '\0';
+    enum rsa_err e = http_xfer_verdict(&x, api, &job, "body", cc, "", 200, &f, msg, sizeof(msg));
+    http_xfer_free(&x);
+    if (e == RSA_OK)
+        e = http_completion_take(&t, out, err, errlen);
+    else
+        util_errf(err, errlen, "%s", msg);
+    trace_free(&t);
     return e;
 }
 

@@ -64,6 +64,26 @@ int http_retry_decision(int status, int curl_failed, int malformed, int attempt,
                         double retry_after_s, double base_s, double max_s, double u,
                         double *delay_s);
 
+/* http_parse_response: the answer of one completion request from a complete 2xx body
+   held in memory; no I/O, no backend needed. Runs EXACTLY the parsing code a real
+   request runs on that body (the same functions, not a copy): with stream = 0 the
+   body is a JSON completion; with stream = 1 it is taken as an SSE byte stream
+   (events with choices/delta, reasoning_content/reasoning, finish_reason, a usage
+   chunk, error events, data: [DONE]; a stream that ends without [DONE] and without a
+   finish_reason is an error), and, as for a real stream request, a body with no SSE
+   event at all is parsed as a plain JSON completion. The body counts as delivered in
+   one piece with status 200. think_open/think_close: the trace markers (NULL = the
+   defaults "<think>", "</think>"). body may hold any bytes (NULs included); it need
+   not be NUL-terminated.
+   On RSA_OK fills out as http's complete does (text, reasoning, content,
+   finish_reason, token counts) except endpoint, latency_ms and attempts (zero);
+   the caller frees it with backend_completion_free(). On failure out is zeroed and
+   err holds the reason: RSA_ERR_PROTOCOL for a body a real request would call
+   malformed (and retry) or too large, RSA_ERR_NOMEM when memory runs out. */
+enum rsa_err http_parse_response(enum http_api api, int stream, const char *think_open,
+                                 const char *think_close, const char *body, size_t len,
+                                 struct backend_completion *out, char *err, size_t errlen);
+
 /* http_parse_retry_after: seconds from a Retry-After value (delta-seconds or HTTP-date
    relative to now_epoch_s); -1 when unparseable. */
 double http_parse_retry_after(const char *value, int64_t now_epoch_s);
