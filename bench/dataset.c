@@ -52,7 +52,13 @@ static enum rsa_err parse_line(const char *name, size_t lineno, const char *line
                                char *err, size_t errlen)
 {
     memset(p, 0, sizeof(*p));
-    cJSON *o = cJSON_ParseWithLength(line, n);
+    const char *end = NULL;
+    cJSON *o = cJSON_ParseWithLengthOpts(line, n, &end, 0);
+    if (o != NULL && end != line + n) {
+        /* one value per line: anything after it (a second object) is an error, not ignored */
+        cJSON_Delete(o);
+        o = NULL;
+    }
     if (o == NULL) {
         util_errf(err, errlen, "%s:%zu: not valid JSON", name, lineno);
         return RSA_ERR_PARSE;

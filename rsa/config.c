@@ -291,13 +291,43 @@ struct load_ctx {
     const char *base;
     char msg[512];
     enum rsa_err rc;
+    FILE *f;
+    int lines;      /* physical lines handed to inih so far */
+    int err_line;   /* the line on_ini_pair failed on */
+    int long_line;  /* the first line longer than inih's buffer (0 = none) */
+    int max_line;   /* the longest line inih takes, in characters */
 };
+
+/* ini_read_line: inih's reader, counting lines. inih reads at most INI_MAX_LINE - 1 bytes
+   per call and parses the rest of a longer line as a line of its own (a key, a syntax
+   error, or a continuation that silently replaces the value), so a longer line stops
+   the parse and is reported instead. */
+static char *ini_read_line(char *str, int num, void *stream)
+{
+    struct load_ctx *ctx = stream;
+    if (ctx->long_line || fgets(str, num, ctx->f) == NULL)
+        return NULL;
+    ctx->lines++;
+    ctx->max_line = num - 1;
+    size_t n = strlen(str);
+    if (n + 1 == (size_t)num && str[n - 1] != '\n') {
+        int c = fgetc(ctx->f);
+        if (c == '\r')
+            c = fgetc(ctx->f);
+        if (c != '\n' && c != EOF) {
+            ctx->long_line = ctx->lines;
+            return NULL;
+        }
+    }
+    return str;
+}
 
 static int on_ini_pair(void *user, const char *section, const char *name, const char *value)
 {
     struct load_ctx *ctx = user;
     if (ctx->rc != RSA_OK)
         return 0;
+    ctx->err_line = ctx->lines;
     if (!known_section(section)) {
         snprintf(ctx->msg, sizeof(ctx->msg), "unknown section [%s] (known: run, rsa, sampling, backend, grading)",
                  section);
@@ -406,14 +436,23 @@ enum rsa_err config_load(const char *path, const char *const *sets, size_t nsets
             rc = RSA_ERR_CONFIG; /* bad input: exit code 2 */
             goto fail;
         }
-        struct load_ctx ctx = {.cfg = cfg, .base = cfg->dir, .rc = RSA_OK};
-        int line = ini_parse_file(f, on_ini_pair, &ctx);
+        struct load_ctx ctx = {.cfg = cfg, .base = cfg->dir, .rc = RSA_OK, .f = f};
+        int line = ini_parse_stream(ini_read_line, &ctx, on_ini_pair, &ctx);
         fclose(f);
+        /* inih goes on after a syntax error; report whichever error came first */
+        if (ctx.rc != RSA_OK && line != 0 && line < ctx.err_line)
+            ctx.rc = RSA_OK;
+        if (ctx.long_line && (line == 0 || ctx.long_line < line) && ctx.rc == RSA_OK) {
+            util_errf(err, errlen, "%s:%d: line too long (at most %d characters)", path, ctx.long_line,
+                      ctx.max_line);
+            rc = RSA_ERR_CONFIG;
+            goto fail;
+        }
         if (line != 0 || ctx.rc != RSA_OK) {
             if (ctx.rc == RSA_OK)
                 util_errf(err, errlen, "%s:%d: syntax error (expected [section] or key = value)", path, line);
             else
-                util_errf(err, errlen, "%s:%d: %s", path, line, ctx.msg);
+                util_errf(err, errlen, "%s:%d: %s", path, ctx.err_line, ctx.msg);
             rc = ctx.rc != RSA_OK ? ctx.rc : RSA_ERR_CONFIG;
             goto fail;
         }

@@ -117,8 +117,12 @@ static void replace_all(char *s, const char *pat, const char *rep)
 static void unwrap(char *s, const char *cmd)
 {
     size_t cl = strlen(cmd);
-    char *p;
-    while ((p = strstr(s, cmd)) != NULL && p[cl] == '{') {
+    char *p, *from = s;
+    while ((p = strstr(from, cmd)) != NULL) {
+        if (p[cl] != '{') { /* another command with this prefix (\textbf for \text): skip it */
+            from = p + 1;
+            continue;
+        }
         char *q = p + cl + 1;
         int depth = 1;
         char *close = NULL;

@@ -23,7 +23,8 @@ static const char *after_marker(const char *p, const char *marker)
 static enum rsa_err validate(const char *name, const char *text, char *err, size_t errlen)
 {
     int in_cands = 0, in_trunc = 0, n_blocks = 0;
-    for (const char *p = text; (p = strstr(p, "{{")) != NULL; p += 2) {
+    /* step one byte: in "{{{#candidates}}" the marker starts at the second brace */
+    for (const char *p = text; (p = strstr(p, "{{")) != NULL; p++) {
         const char *m = NULL;
         if (strncmp(p, OPEN_CANDS, strlen(OPEN_CANDS)) == 0) {
             if (in_cands || n_blocks > 0)

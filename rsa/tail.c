@@ -50,11 +50,11 @@ void tail_span(const char *text, const char *think_open, const char *think_close
     *len = (size_t)(e - s);
 }
 
-/* utf8_suffix_start: move p forward to the next UTF-8 character boundary. */
-static const char *utf8_boundary(const char *p, const char *end)
+/* utf8_char_start: move p back to the first byte of the UTF-8 character it is in. */
+static const char *utf8_char_start(const char *begin, const char *p)
 {
-    while (p < end && (((unsigned char)*p) & 0xC0) == 0x80)
-        p++;
+    while (p > begin && (((unsigned char)*p) & 0xC0) == 0x80)
+        p--;
     return p;
 }
 
@@ -69,13 +69,13 @@ enum rsa_err tail_cut(struct backend *b, enum tail_method method, const char *sp
         return out->text ? RSA_OK : RSA_ERR_NOMEM;
     }
     if (method == TAIL_METHOD_CHARS) {
+        /* count characters (UTF-8 code points), not bytes, back from the end */
         double want = floor((double)tau * chars_per_token + 0.5);
         const char *end = span + len;
-        const char *s = span;
-        if ((double)len > want) {
-            s = utf8_boundary(end - (size_t)want, end);
-            out->truncated = 1;
-        }
+        const char *s = end;
+        for (double kept = 0; s > span && kept < want; kept++)
+            s = utf8_char_start(span, s - 1);
+        out->truncated = s > span;
         out->text = util_strndup(s, (size_t)(end - s));
         return out->text ? RSA_OK : RSA_ERR_NOMEM;
     }
