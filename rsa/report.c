@@ -290,8 +290,20 @@ struct export_ctx {
 static int collect_problem(void *user, const struct store_problem *p)
 {
     struct export_ctx *x = user;
-    if (p->idx < 0 || p->idx >= x->n_ids)
+    if (p->idx < 0)
         return 0;
+    if (p->idx >= x->n_ids) {
+        int n = p->idx + 1 > 2 * x->n_ids ? p->idx + 1 : 2 * x->n_ids;
+        char **ids = realloc(x->ids, (size_t)n * sizeof(char *));
+        if (ids == NULL) {
+            x->oom = 1;
+            return 1;
+        }
+        memset(ids + x->n_ids, 0, (size_t)(n - x->n_ids) * sizeof(char *));
+        x->ids = ids;
+        x->n_ids = n;
+    }
+    free(x->ids[p->idx]);
     x->ids[p->idx] = util_strdup(p->id);
     x->oom |= x->ids[p->idx] == NULL;
     return x->oom;
@@ -381,10 +393,6 @@ enum rsa_err report_export(struct store *s, const char *name, FILE *out, char *e
     const cJSON *sys = cJSON_GetObjectItemCaseSensitive(man, "system_prompt");
     x.chat = cJSON_IsString(api) && strcmp(api->valuestring, "chat") == 0;
     x.system = cJSON_IsString(sys) ? sys->valuestring : NULL;
-    x.n_ids = 1 << 20;
-    x.ids = calloc((size_t)x.n_ids, sizeof(char *));
-    if (x.ids == NULL)
-        rc = RSA_ERR_NOMEM;
     if (rc == RSA_OK)
         rc = store_each_problem(s, info.id, collect_problem, &x, err, errlen);
     if (rc == RSA_OK)

@@ -17,30 +17,20 @@
 #include <unistd.h>
 
 #include "rsa/config.h"
+#include "testutil.h"
 
 /* ===== a temp directory per binary ===== */
-
-static char tmpdir[256];
-
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
 
 static int group_setup(void **state)
 {
     (void)state;
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/rsa_test_config_XXXXXX");
-    return mkdtemp(tmpdir) == NULL ? -1 : 0;
+    return testutil_tmpdir_make("config");
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
-    return nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    return testutil_tmpdir_remove();
 }
 
 /* write_file: tmpdir/name := text; returns the path (static buffer, rotated). */

@@ -17,28 +17,18 @@
 
 #include "bench/dataset.h"
 #include "rsa/util.h"
-
-static char tmpdir[256];
-
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
+#include "testutil.h"
 
 static int group_setup(void **state)
 {
     (void)state;
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/rsa_test_dataset_XXXXXX");
-    return mkdtemp(tmpdir) == NULL ? -1 : 0;
+    return testutil_tmpdir_make("dataset");
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
-    return nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    return testutil_tmpdir_remove();
 }
 
 static const char *write_file(const char *name, const char *text, size_t len)
