@@ -391,7 +391,7 @@ static enum rsa_err resolve_template(char **slot, const char *cfg_dir)
     if (p == NULL)
         return RSA_ERR_NOMEM;
     if (!util_file_exists(p)) {
-        /* try the bare file name under configs/ (e.g. "prompts/x.txt" given relative to a config elsewhere) */
+        /* found nowhere: keep the value as written, so the template loader's error names it */
         free(p);
         return RSA_OK;
     }

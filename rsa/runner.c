@@ -50,6 +50,7 @@ struct runner {
     int finished;             /* every unit done */
     int failed;               /* a job failed for good */
     int inflight;
+    int progress_quit;        /* every worker has returned: print the last line and exit */
     char first_err[1024];
     enum rsa_err first_rc;
 
@@ -335,7 +336,7 @@ static void *progress_thread(void *arg)
     double every_ms = tty ? 250 : 10000;
     double last = util_now_ms();
     pthread_mutex_lock(&r->mu);
-    while (!r->finished && !r->failed && !stop_requested) {
+    while (!r->progress_quit) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         ts.tv_nsec += 100 * 1000000L;
@@ -494,7 +495,8 @@ enum rsa_err runner_run(const struct runner_params *p, char *err, size_t errlen)
         snprintf(r.first_err, sizeof(r.first_err), "workers stopped with work pending");
         r.first_rc = RSA_ERR_INTERRUPTED;
     }
-    r.finished = 1; /* lets the progress thread exit */
+    r.finished = 1;
+    r.progress_quit = 1; /* workers are joined: the progress thread prints its last line */
     pthread_cond_broadcast(&r.cv);
     pthread_mutex_unlock(&r.mu);
     if (have_prog)
