@@ -11,9 +11,9 @@ BUILD   ?= build
 OPT     ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
            -MMD -MP -pthread -I. -DRSA_DATADIR='"$(CURDIR)"'
-LDLIBS  += -lcurl -lsqlite3 -lcjson -linih -lcrypto -lpthread -lm
+LDLIBS  += -lcurl -lsqlite3 -lcjson -linih -lcrypto -lgmp -lpthread -lm
 DEB_PKGS = build-essential libcurl4-openssl-dev libsqlite3-dev libcjson-dev libinih-dev \
-           libcmocka-dev libssl-dev cmake python3 clang
+           libcmocka-dev libssl-dev libgmp-dev cmake python3 clang
 
 # Library sources: every module except the CLI entry point.
 LIB_SRC  := $(wildcard rsa/*.c store/*.c bench/*.c sampler/*.c engine/*.c engine/cpu/*.c)

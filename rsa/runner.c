@@ -164,7 +164,7 @@ static void run_job(struct runner *r, struct job j)
     char *prompt = NULL;
     struct backend_completion c = {0};
     struct tail_result tail = {0};
-    char *answer = NULL;
+    struct grade_result verdict = {0};
     enum rsa_err rc = parents ? RSA_OK : RSA_ERR_NOMEM;
     if (rc == RSA_OK)
         rc = runner_build_prompt(p, pr, un->repeat, round, j.slot, round > 0 ? un->tails + ix(r, round - 1, 0) : NULL,
@@ -193,7 +193,8 @@ static void run_job(struct runner *r, struct job j)
                   sizeof(err));
     if (rc != RSA_OK)
         goto fail;
-    answer = grade_extract(c.text, cfg->answer_after_think ? cfg->think_close : NULL, cfg->strict);
+    struct grade_opts go = {.after = cfg->answer_after_think ? cfg->think_close : NULL, .strict = cfg->strict};
+    grade_check(pr->answer, c.text, &go, &verdict);
     struct store_trace t = {
         .problem = un->problem,
         .repeat = un->repeat,
@@ -215,10 +216,12 @@ static void run_job(struct runner *r, struct job j)
         .latency_ms = c.latency_ms,
         .endpoint = c.endpoint,
         .attempts = c.attempts,
-        .answer = answer,
-        .correct = grade_equal(answer, pr->answer),
+        .answer = verdict.extracted,
+        .correct = verdict.correct,
         .grader = GRADE_NAME,
         .grader_version = GRADE_VERSION,
+        .verdict_status = grade_status_str(verdict.status),
+        .reason = verdict.reason,
     };
     rc = store_put_trace(p->store, p->run_id, &t, err, sizeof(err));
     if (rc != RSA_OK)
@@ -248,7 +251,7 @@ fail : {
 out:
     free(parents);
     free(prompt);
-    free(answer);
+    grade_result_free(&verdict);
     backend_completion_free(&c);
     tail_result_free(&tail);
 }

@@ -86,6 +86,9 @@ static const char *const migrations[] = {
     "  PRIMARY KEY (run_id, problem, repeat, round, slot),"
     "  FOREIGN KEY (run_id, problem, repeat, round, slot) REFERENCES traces"
     ") STRICT;",
+    /* v2: why a verdict is what it is (grade_status_str and a one-line reason) */
+    "ALTER TABLE verdicts ADD COLUMN status TEXT;"
+    "ALTER TABLE verdicts ADD COLUMN reason TEXT;",
 };
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 _Static_assert(N_MIGRATIONS == STORE_SCHEMA_VERSION, "one migration per schema version");
@@ -147,7 +150,7 @@ static const char put_trace_sql[] =
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)";
 static const char put_verdict_sql[] =
     "INSERT OR REPLACE INTO verdicts (run_id, problem, repeat, round, slot, answer, correct, grader,"
-    " grader_version) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+    " grader_version, status, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
 
 enum rsa_err store_open(const char *path, struct store **out, char *err, size_t errlen)
 {
@@ -393,6 +396,55 @@ static void bind_opt_int(sqlite3_stmt *st, int i, int v)
         sqlite3_bind_int(st, i, v);
 }
 
+/* bind and run put_verdict for t's coordinates and verdict fields; caller holds s->mu. */
+static enum rsa_err bind_step_verdict(struct store *s, int64_t run_id, const struct store_trace *t, char *err,
+                                      size_t errlen)
+{
+    sqlite3_stmt *st = s->put_verdict;
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    sqlite3_bind_int64(st, 1, run_id);
+    sqlite3_bind_int(st, 2, t->problem);
+    sqlite3_bind_int(st, 3, t->repeat);
+    sqlite3_bind_int(st, 4, t->round);
+    sqlite3_bind_int(st, 5, t->slot);
+    if (t->answer)
+        sqlite3_bind_text(st, 6, t->answer, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 6);
+    bind_opt_int(st, 7, t->correct);
+    sqlite3_bind_text(st, 8, t->grader ? t->grader : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 9, t->grader_version ? t->grader_version : "", -1, SQLITE_STATIC);
+    if (t->verdict_status)
+        sqlite3_bind_text(st, 10, t->verdict_status, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 10);
+    if (t->reason)
+        sqlite3_bind_text(st, 11, t->reason, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 11);
+    int r = sqlite3_step(st);
+    sqlite3_reset(st);
+    return r == SQLITE_DONE ? RSA_OK : db_fail(s, "put verdict", err, errlen);
+}
+
+enum rsa_err store_put_verdicts(struct store *s, int64_t run_id, const struct store_trace *t, size_t n, char *err,
+                                size_t errlen)
+{
+    pthread_mutex_lock(&s->mu);
+    enum rsa_err rc = exec(s, "BEGIN IMMEDIATE", err, errlen);
+    for (size_t i = 0; i < n && rc == RSA_OK; i++)
+        rc = bind_step_verdict(s, run_id, &t[i], err, errlen);
+    if (rc == RSA_OK)
+        rc = exec(s, "COMMIT", err, errlen);
+    else {
+        char ignored[64];
+        exec(s, "ROLLBACK", ignored, sizeof(ignored));
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
 enum rsa_err store_put_trace(struct store *s, int64_t run_id, const struct store_trace *t, char *err,
                              size_t errlen)
 {
@@ -439,27 +491,8 @@ enum rsa_err store_put_trace(struct store *s, int64_t run_id, const struct store
         goto rollback;
     }
     int inserted = sqlite3_changes(s->db) > 0;
-    if (inserted) {
-        st = s->put_verdict;
-        sqlite3_reset(st);
-        sqlite3_clear_bindings(st);
-        sqlite3_bind_int64(st, 1, run_id);
-        sqlite3_bind_int(st, 2, t->problem);
-        sqlite3_bind_int(st, 3, t->repeat);
-        sqlite3_bind_int(st, 4, t->round);
-        sqlite3_bind_int(st, 5, t->slot);
-        if (t->answer)
-            sqlite3_bind_text(st, 6, t->answer, -1, SQLITE_STATIC);
-        else
-            sqlite3_bind_null(st, 6);
-        bind_opt_int(st, 7, t->correct);
-        sqlite3_bind_text(st, 8, t->grader ? t->grader : "", -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 9, t->grader_version ? t->grader_version : "", -1, SQLITE_STATIC);
-        if (sqlite3_step(st) != SQLITE_DONE) {
-            rc = db_fail(s, "put verdict", err, errlen);
-            goto rollback;
-        }
-    }
+    if (inserted && (rc = bind_step_verdict(s, run_id, t, err, errlen)) != RSA_OK)
+        goto rollback;
     rc = exec(s, "COMMIT", err, errlen);
     if (rc == RSA_OK)
         goto out;
@@ -504,7 +537,7 @@ enum rsa_err store_each_trace(struct store *s, int64_t run_id, store_trace_fn fn
                            "SELECT t.problem, t.repeat, t.round, t.slot, t.parents, t.seed, t.prompt, t.text, t.tail,"
                            " t.tail_tokens, t.tail_truncated, t.source_tokens, t.prompt_tokens,"
                            " t.completion_tokens, t.finish_reason, t.think_closed, t.latency_ms, t.endpoint,"
-                           " t.attempts, v.answer, v.correct, v.grader, v.grader_version"
+                           " t.attempts, v.answer, v.correct, v.grader, v.grader_version, v.status, v.reason"
                            " FROM traces t LEFT JOIN verdicts v USING (run_id, problem, repeat, round, slot)"
                            " WHERE t.run_id = ?1 ORDER BY t.problem, t.repeat, t.round, t.slot",
                            -1, &st, NULL) != SQLITE_OK) {
@@ -539,6 +572,8 @@ enum rsa_err store_each_trace(struct store *s, int64_t run_id, store_trace_fn fn
         t.correct = sqlite3_column_type(st, 20) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 20);
         t.grader = (const char *)sqlite3_column_text(st, 21);
         t.grader_version = (const char *)sqlite3_column_text(st, 22);
+        t.verdict_status = (const char *)sqlite3_column_text(st, 23);
+        t.reason = (const char *)sqlite3_column_text(st, 24);
         if (fn(user, &t) != 0)
             break;
     }

@@ -17,7 +17,7 @@
 
 #include "rsa/err.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 struct store;
 
@@ -71,6 +71,8 @@ struct store_trace {
     int correct;              /* 1, 0, or -1 ungraded */
     const char *grader;
     const char *grader_version;
+    const char *verdict_status;  /* grade_status_str() of the verdict, NULL when unknown (schema v1) */
+    const char *reason;          /* one-line reason of the verdict, NULL or "" when none */
 };
 
 struct store_problem {
@@ -101,6 +103,12 @@ enum rsa_err store_put_problems(struct store *s, int64_t run_id, const struct st
    coordinates twice keeps the first (idempotent). */
 enum rsa_err store_put_trace(struct store *s, int64_t run_id, const struct store_trace *t, char *err,
                              size_t errlen);
+
+/* store_put_verdicts: replace the verdicts of t[n] (coordinates, answer, correct, grader,
+   grader_version, verdict_status, reason are read; the traces must exist) in one
+   transaction. Traces are never touched: this is how a run is regraded. */
+enum rsa_err store_put_verdicts(struct store *s, int64_t run_id, const struct store_trace *t, size_t n, char *err,
+                                size_t errlen);
 
 /* store_each_trace: call fn for every trace of a run, ordered by problem, repeat, round, slot.
    fn returns nonzero to stop. Pointers are valid only during the call. */
