@@ -105,12 +105,12 @@ static const struct key keys[] = {
     {"backend", "memory_gb", KT_DOUBLE, OFF(memory_gb), "0", 0, 1048576, NULL, 0,
      "engine cache memory budget in GiB (0 = automatic)"},
 
-    {"grading", "grader", KT_ENUM, OFF(grader), "boxed", 0, 0, "boxed", 0,
-     "answer checker (boxed: last \\boxed{} compared as integer or normalised string)"},
+    {"grading", "grader", KT_ENUM, OFF(grader), "math", 0, 0, "math", 0,
+     "answer checker (math: last \\boxed{}, LaTeX parsed, exact rational or numeric equivalence)"},
     {"grading", "answer_after_think", KT_BOOL, OFF(answer_after_think), "false", 0, 0, NULL, 0,
      "look for the answer only after the think_close marker"},
     {"grading", "strict", KT_BOOL, OFF(strict), "true", 0, 0, NULL, 0,
-     "no fallback when no \\boxed{} is found (false: the last integer in the text)"},
+     "no fallback when no \\boxed{} is found (false: the last number in the text)"},
 };
 #undef OFF
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
@@ -602,4 +602,28 @@ const char *config_tail_source_str(enum tail_source s)
     case TAIL_ANSWER_OR_THINK: return "answer_or_think";
     }
     return "?";
+}
+
+/* ===== reading values back from stored config text ===== */
+
+struct text_get_ctx {
+    const char *section, *key;
+    char *value;
+};
+
+static int on_text_pair(void *user, const char *section, const char *name, const char *value)
+{
+    struct text_get_ctx *c = user;
+    if (c->value == NULL && strcmp(section, c->section) == 0 && strcmp(name, c->key) == 0)
+        c->value = util_strdup(value);
+    return 1;
+}
+
+char *config_text_get(const char *ini_text, const char *section, const char *key)
+{
+    struct text_get_ctx c = {section, key, NULL};
+    if (ini_text == NULL)
+        return NULL;
+    (void)ini_parse_string(ini_text, on_text_pair, &c);
+    return c.value;
 }

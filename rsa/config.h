@@ -23,7 +23,7 @@ enum tail_approx { TAIL_APPROX_NONE = 0, TAIL_APPROX_CHARS = 1 };
 enum backend_kind { BACKEND_HTTP = 0, BACKEND_ENGINE = 1 };
 enum backend_api { API_CHAT = 0, API_COMPLETIONS = 1 };
 enum engine_device { DEVICE_CPU = 0, DEVICE_CUDA = 1 };
-enum grader_kind { GRADER_BOXED = 0 };
+enum grader_kind { GRADER_MATH = 0 };
 
 /* The effective configuration as plain data. Strings are owned by the struct. */
 struct rsa_config {
@@ -95,6 +95,10 @@ void config_free(struct rsa_config *cfg);
    concurrency), so that a run can resume on another server or from another directory.
    Returns a malloc'd string or NULL when out of memory. */
 char *config_format(const struct rsa_config *cfg, int identity_only);
+
+/* config_text_get: the value of section.key in INI text as written by config_format
+   (e.g. the config stored with a run); malloc'd, or NULL when absent or out of memory. */
+char *config_text_get(const char *ini_text, const char *section, const char *key);
 
 /* config_help: the key table as text: key, type, default, bounds, help. malloc'd. */
 char *config_help(void);

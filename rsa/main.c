@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "bench/dataset.h"
+#include "rsa/cli.h"
 #include "rsa/config.h"
 #include "rsa/grade.h"
 #include "rsa/http.h"
@@ -26,7 +27,6 @@
 #endif
 #define RSA_VERSION "0.1.0"
 #define DEFAULT_DB "rsa.db"
-#define MAX_SETS 256
 
 static void usage(FILE *f)
 {
@@ -37,36 +37,29 @@ static void usage(FILE *f)
             "      run (or resume) the run named run.name; safe to kill at any instant\n"
             "  rsa config CONFIG [--set section.key=value]...   print the effective config\n"
             "  rsa config --keys                                 list every key with type, default and range\n"
-            "  rsa report --db PATH [--run NAME] [--format text|json|csv] [--out FILE]\n"
+            "  rsa sweep CONFIG --grid section.key=v1,v2,... [--grid ...] [--db PATH] [--set ...]\n"
+            "      create and run every grid point as a named run (run.name-key=value...) in one database\n"
+            "  rsa report --db PATH [--run NAME] [--baseline NAME] [--format text|json|csv|svg|html] [--out FILE]\n"
+            "      metrics per round with bootstrap CIs; --baseline: budget-matched comparison with a T=0 run\n"
+            "  rsa compare --db PATH --runs A,B,... [--baseline NAME] [--format ...] [--out FILE]\n"
+            "      several runs side by side (e.g. an aggregation-depth ablation) in one table and plot\n"
+            "  rsa grade --gold ANSWER --response-file FILE|- [--no-strict] [--after-think]\n"
+            "  rsa grade --jsonl FILE|-     lines {\"gold\", \"response\"} -> {\"extracted\", \"correct\", ...}\n"
+            "  rsa regrade --db PATH --run NAME   recompute a run's verdicts with this grader\n"
             "  rsa export --db PATH --run NAME [--out FILE]     one JSON object per trace\n"
             "  rsa version\n"
             "\n"
             "exit codes: 0 success, 1 runtime failure, 2 usage or bad input\n");
 }
 
-static int fail(enum rsa_err rc, const char *msg)
-{
-    fprintf(stderr, "rsa: %s\n", msg && msg[0] ? msg : rsa_err_str(rc));
-    return rsa_err_exit_code(rc);
-}
 
 /* ===== rsa config ===== */
 
-struct common_args {
-    const char *config;
-    const char *db;
-    const char *run;
-    const char *format;
-    const char *out;
-    const char *sets[MAX_SETS];
-    size_t nsets;
-    int keys;
-    int quiet;
-};
 
-static int parse_args(int argc, char **argv, struct common_args *a, char *err, size_t errlen)
+static int parse_args(int argc, char **argv, struct cli_args *a, char *err, size_t errlen)
 {
     memset(a, 0, sizeof(*a));
+    a->strict = -1;
     for (int i = 0; i < argc; i++) {
         const char *s = argv[i];
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
@@ -87,18 +80,46 @@ static int parse_args(int argc, char **argv, struct common_args *a, char *err, s
             TAKE(format);
         else if (strcmp(s, "--out") == 0)
             TAKE(out);
+        else if (strcmp(s, "--runs") == 0)
+            TAKE(runs);
+        else if (strcmp(s, "--baseline") == 0)
+            TAKE(baseline);
+        else if (strcmp(s, "--gold") == 0)
+            TAKE(gold);
+        else if (strcmp(s, "--response-file") == 0)
+            TAKE(response_file);
+        else if (strcmp(s, "--jsonl") == 0)
+            TAKE(jsonl);
+        else if (strcmp(s, "--strict") == 0)
+            a->strict = 1;
+        else if (strcmp(s, "--no-strict") == 0)
+            a->strict = 0;
+        else if (strcmp(s, "--after-think") == 0)
+            a->after_think = 1;
+        else if (strcmp(s, "--grid") == 0) {
+            if (val == NULL) {
+                util_errf(err, errlen, "--grid needs section.key=v1,v2,...");
+                return -1;
+            }
+            if (a->ngrid == CLI_MAX_GRID) {
+                util_errf(err, errlen, "too many --grid options (at most %d)", CLI_MAX_GRID);
+                return -1;
+            }
+            a->grid[a->ngrid++] = val;
+            i++;
+        }
         else if (strcmp(s, "--set") == 0) {
             if (val == NULL) {
                 util_errf(err, errlen, "--set needs section.key=value");
                 return -1;
             }
-            if (a->nsets == MAX_SETS) {
-                util_errf(err, errlen, "too many --set options (at most %d)", MAX_SETS);
+            if (a->nsets == CLI_MAX_SETS) {
+                util_errf(err, errlen, "too many --set options (at most %d)", CLI_MAX_SETS);
                 return -1;
             }
             a->sets[a->nsets++] = val;
             i++;
-        } else if (strncmp(s, "--set=", 6) == 0 && a->nsets < MAX_SETS) {
+        } else if (strncmp(s, "--set=", 6) == 0 && a->nsets < CLI_MAX_SETS) {
             a->sets[a->nsets++] = s + 6;
         } else if (strcmp(s, "--keys") == 0) {
             a->keys = 1;
@@ -118,13 +139,13 @@ static int parse_args(int argc, char **argv, struct common_args *a, char *err, s
     return 0;
 }
 
-static int cmd_config(struct common_args *a)
+static int cmd_config(struct cli_args *a)
 {
     char err[1024] = "";
     if (a->keys) {
         char *h = config_help();
         if (h == NULL)
-            return fail(RSA_ERR_NOMEM, NULL);
+            return cli_fail(RSA_ERR_NOMEM, NULL);
         fputs(h, stdout);
         free(h);
         return 0;
@@ -136,11 +157,11 @@ static int cmd_config(struct common_args *a)
     struct rsa_config cfg;
     enum rsa_err rc = config_load(a->config, a->sets, a->nsets, &cfg, err, sizeof(err));
     if (rc != RSA_OK)
-        return fail(rc, err);
+        return cli_fail(rc, err);
     char *txt = config_format(&cfg, 0);
     config_free(&cfg);
     if (txt == NULL)
-        return fail(RSA_ERR_NOMEM, NULL);
+        return cli_fail(RSA_ERR_NOMEM, NULL);
     fputs(txt, stdout);
     free(txt);
     return 0;
@@ -288,7 +309,7 @@ static char *make_manifest(const struct rsa_config *cfg, const struct dataset *d
     return s;
 }
 
-static int cmd_run(struct common_args *a)
+static int cmd_run(struct cli_args *a)
 {
     char err[2048] = "";
     if (a->config == NULL) {
@@ -308,15 +329,15 @@ static int cmd_run(struct common_args *a)
     int status = 0;
     enum rsa_err rc = config_load(a->config, a->sets, a->nsets, &cfg, err, sizeof(err));
     if (rc != RSA_OK)
-        return fail(rc, err);
+        return cli_fail(rc, err);
 
     if (cfg.kind == BACKEND_ENGINE) {
-        status = fail(RSA_ERR_UNSUPPORTED, "backend.kind = engine: the in-process ZAYA1 engine is not in this "
+        status = cli_fail(RSA_ERR_UNSUPPORTED, "backend.kind = engine: the in-process ZAYA1 engine is not in this "
                                            "build yet; use backend.kind = http with a vLLM/SGLang server");
         goto out;
     }
     if (cfg.dataset[0] == '\0') {
-        status = fail(RSA_ERR_CONFIG, "run.dataset is required (a JSONL file of problems)");
+        status = cli_fail(RSA_ERR_CONFIG, "run.dataset is required (a JSONL file of problems)");
         goto out;
     }
     {
@@ -328,20 +349,20 @@ static int cmd_run(struct common_args *a)
     }
     if ((rc = dataset_load(cfg.dataset, &ds, err, sizeof(err))) != RSA_OK ||
         (rc = dataset_filter(&ds, cfg.problems, err, sizeof(err))) != RSA_OK) {
-        status = fail(rc, err);
+        status = cli_fail(rc, err);
         goto out;
     }
     if ((rc = prompt_template_load(cfg.initial_template, &tpl_init, err, sizeof(err))) != RSA_OK ||
         (rc = prompt_template_load(cfg.prompt_template, &tpl_agg, err, sizeof(err))) != RSA_OK ||
         (rc = prompt_template_load(cfg.refine_template, &tpl_ref, err, sizeof(err))) != RSA_OK) {
-        status = fail(rc == RSA_ERR_IO ? RSA_ERR_CONFIG : rc, err);
+        status = cli_fail(rc == RSA_ERR_IO ? RSA_ERR_CONFIG : rc, err);
         goto out;
     }
 
     /* the backend */
     urls = split_urls(cfg.url, &n_urls);
     if (urls == NULL || n_urls == 0) {
-        status = fail(RSA_ERR_CONFIG, "backend.url: no URL given");
+        status = cli_fail(RSA_ERR_CONFIG, "backend.url: no URL given");
         goto out;
     }
     const char *api_key = NULL;
@@ -350,7 +371,7 @@ static int cmd_run(struct common_args *a)
         if (api_key == NULL || api_key[0] == '\0') {
             snprintf(err, sizeof(err), "backend.api_key_env: the environment variable %s is not set",
                      cfg.api_key_env);
-            status = fail(RSA_ERR_CONFIG, err);
+            status = cli_fail(RSA_ERR_CONFIG, err);
             goto out;
         }
     }
@@ -372,7 +393,7 @@ static int cmd_run(struct common_args *a)
         .jitter_seed = (uint64_t)cfg.seed ^ (uint64_t)getpid(),
     };
     if ((rc = http_open(&hc, &backend, err, sizeof(err))) != RSA_OK) {
-        status = fail(rc, err);
+        status = cli_fail(rc, err);
         goto out;
     }
 
@@ -386,7 +407,7 @@ static int cmd_run(struct common_args *a)
         method = TAIL_METHOD_CHARS;
         snprintf(tail_method, sizeof(tail_method), "chars:%g", cfg.chars_per_token);
     } else if (cfg.tokenizer[0] != '\0') {
-        status = fail(RSA_ERR_UNSUPPORTED,
+        status = cli_fail(RSA_ERR_UNSUPPORTED,
                       "backend.tokenizer: local tokenizer.json files are not supported by this build yet; "
                       "leave it empty to use the server's /tokenize, or set rsa.tail_approx = chars");
         goto out;
@@ -399,7 +420,7 @@ static int cmd_run(struct common_args *a)
                      "rsa.tail_approx = chars to cut tails by characters (recorded in the run as an "
                      "approximation)",
                      cfg.tail_tokens, perr);
-            status = fail(RSA_ERR_UNSUPPORTED, err);
+            status = cli_fail(RSA_ERR_UNSUPPORTED, err);
             goto out;
         }
         method = TAIL_METHOD_TOKENS;
@@ -414,17 +435,17 @@ static int cmd_run(struct common_args *a)
     char id_hash[65];
     if (identity == NULL || manifest == NULL || cfg_text == NULL ||
         util_sha256_hex(identity, strlen(identity), id_hash) != RSA_OK) {
-        status = fail(RSA_ERR_NOMEM, NULL);
+        status = cli_fail(RSA_ERR_NOMEM, NULL);
         goto out;
     }
     if ((rc = store_open(db_path, &store, err, sizeof(err))) != RSA_OK) {
-        status = fail(rc, err);
+        status = cli_fail(rc, err);
         goto out;
     }
     int found = 0;
     int64_t run_id = 0;
     if ((rc = store_find_run(store, cfg.name, &found, &info, err, sizeof(err))) != RSA_OK) {
-        status = fail(rc, err);
+        status = cli_fail(rc, err);
         goto out;
     }
     if (found) {
@@ -446,7 +467,7 @@ static int cmd_run(struct common_args *a)
             fprintf(stderr, "rsa: resuming run \"%s\" in %s\n", cfg.name, db_path);
         }
         if ((rc = store_set_run_status(store, run_id, "running", err, sizeof(err))) != RSA_OK) {
-            status = fail(rc, err);
+            status = cli_fail(rc, err);
             goto out;
         }
     } else {
@@ -469,12 +490,12 @@ static int cmd_run(struct common_args *a)
             .repeats = cfg.repeats,
         };
         if ((rc = store_create_run(store, &run, &run_id, err, sizeof(err))) != RSA_OK) {
-            status = fail(rc, err);
+            status = cli_fail(rc, err);
             goto out;
         }
         struct store_problem *sp = calloc(ds.n, sizeof(*sp));
         if (sp == NULL) {
-            status = fail(RSA_ERR_NOMEM, NULL);
+            status = cli_fail(RSA_ERR_NOMEM, NULL);
             goto out;
         }
         for (size_t i = 0; i < ds.n; i++)
@@ -482,7 +503,7 @@ static int cmd_run(struct common_args *a)
         rc = store_put_problems(store, run_id, sp, ds.n, err, sizeof(err));
         free(sp);
         if (rc != RSA_OK) {
-            status = fail(rc, err);
+            status = cli_fail(rc, err);
             goto out;
         }
         if (!a->quiet)
@@ -517,7 +538,7 @@ static int cmd_run(struct common_args *a)
     char err2[512];
     if (rc != RSA_OK) {
         store_set_run_status(store, run_id, "incomplete", err2, sizeof(err2));
-        status = fail(rc, err);
+        status = cli_fail(rc, err);
         if (rc != RSA_ERR_INTERRUPTED)
             fprintf(stderr, "rsa: every finished trace is stored; rerun the same command to resume\n");
         else
@@ -525,11 +546,11 @@ static int cmd_run(struct common_args *a)
         goto out;
     }
     if ((rc = store_set_run_status(store, run_id, "complete", err, sizeof(err))) != RSA_OK) {
-        status = fail(rc, err);
+        status = cli_fail(rc, err);
         goto out;
     }
     if ((rc = report_write(store, cfg.name, REPORT_TEXT, stdout, err, sizeof(err))) != RSA_OK)
-        status = fail(rc, err);
+        status = cli_fail(rc, err);
 out:
     for (size_t i = 0; urls != NULL && i < n_urls; i++)
         free(urls[i]);
@@ -548,62 +569,143 @@ out:
     return status;
 }
 
-/* ===== rsa report / export ===== */
+/* ===== rsa sweep ===== */
 
-static int open_db_for_reading(const char *path, struct store **st, char *err, size_t errlen)
-{
-    if (path == NULL) {
-        util_errf(err, errlen, "--db PATH is required");
-        return 2;
-    }
-    if (access(path, R_OK) != 0) {
-        util_errf(err, errlen, "%s: no such database", path);
-        return 2;
-    }
-    enum rsa_err rc = store_open(path, st, err, errlen);
-    return rc == RSA_OK ? 0 : rsa_err_exit_code(rc);
-}
+/* one --grid option, split: key "section.key" and its values */
+struct grid_axis {
+    char *spec;            /* owned copy, cut in place */
+    const char *key;       /* "section.key" */
+    const char *short_key; /* "key" (for run names) */
+    const char *values[64];
+    int n;
+};
 
-static int cmd_report(struct common_args *a, int export)
+static int cmd_sweep(struct cli_args *a)
 {
     char err[1024] = "";
-    struct store *st = NULL;
-    enum report_format fmt = REPORT_TEXT;
-    if (a->config != NULL)
-        return fail(RSA_ERR_USAGE, "unexpected argument (use --db and --run)");
-    if (!export && a->format != NULL) {
-        if (strcmp(a->format, "text") == 0)
-            fmt = REPORT_TEXT;
-        else if (strcmp(a->format, "json") == 0)
-            fmt = REPORT_JSON;
-        else if (strcmp(a->format, "csv") == 0)
-            fmt = REPORT_CSV;
-        else if (strcmp(a->format, "svg") == 0 || strcmp(a->format, "html") == 0)
-            return fail(RSA_ERR_UNSUPPORTED, "--format svg/html: plots are not in this build yet (use json or csv)");
-        else
-            return fail(RSA_ERR_USAGE, "--format must be text, json or csv");
+    if (a->config == NULL || a->ngrid == 0)
+        return cli_fail(RSA_ERR_USAGE, "sweep needs CONFIG and at least one --grid section.key=v1,v2,...");
+    struct grid_axis ax[CLI_MAX_GRID];
+    memset(ax, 0, sizeof(ax));
+    int status = 0;
+    long points = 1;
+    for (size_t g = 0; g < a->ngrid; g++) {
+        ax[g].spec = util_strdup(a->grid[g]);
+        if (ax[g].spec == NULL) {
+            status = cli_fail(RSA_ERR_NOMEM, NULL);
+            goto out;
+        }
+        char *eq = strchr(ax[g].spec, '=');
+        char *dot = strchr(ax[g].spec, '.');
+        if (eq == NULL || dot == NULL || dot > eq || eq[1] == '\0') {
+            snprintf(err, sizeof(err), "--grid %s: expected section.key=v1,v2,...", a->grid[g]);
+            status = cli_fail(RSA_ERR_USAGE, err);
+            goto out;
+        }
+        *eq = '\0';
+        ax[g].key = ax[g].spec;
+        ax[g].short_key = dot + 1;
+        if (strcmp(ax[g].key, "run.name") == 0) {
+            status = cli_fail(RSA_ERR_USAGE, "--grid run.name: run names are made by the sweep");
+            goto out;
+        }
+        for (char *save = NULL, *v = strtok_r(eq + 1, ",", &save); v; v = strtok_r(NULL, ",", &save)) {
+            if (ax[g].n == 64) {
+                snprintf(err, sizeof(err), "--grid %s: at most 64 values", ax[g].key);
+                status = cli_fail(RSA_ERR_USAGE, err);
+                goto out;
+            }
+            ax[g].values[ax[g].n++] = v;
+        }
+        if (ax[g].n == 0) {
+            snprintf(err, sizeof(err), "--grid %s: no values", ax[g].key);
+            status = cli_fail(RSA_ERR_USAGE, err);
+            goto out;
+        }
+        points *= ax[g].n;
+        if (points > 4096) {
+            status = cli_fail(RSA_ERR_USAGE, "--grid: more than 4096 grid points");
+            goto out;
+        }
     }
-    if (export && a->run == NULL)
-        return fail(RSA_ERR_USAGE, "export needs --run NAME");
-    int code = open_db_for_reading(a->db, &st, err, sizeof(err));
-    if (code != 0) {
-        fprintf(stderr, "rsa: %s\n", err);
-        return code;
+    if (a->nsets + a->ngrid + 1 > CLI_MAX_SETS) {
+        status = cli_fail(RSA_ERR_USAGE, "too many --set and --grid options");
+        goto out;
     }
-    FILE *out = stdout;
-    if (a->out != NULL && (out = fopen(a->out, "w")) == NULL) {
-        store_close(st);
-        snprintf(err, sizeof(err), "%s: cannot write", a->out);
-        return fail(RSA_ERR_IO, err);
+    /* the base name, and every grid point checked before anything runs */
+    struct rsa_config cfg;
+    enum rsa_err rc = config_load(a->config, a->sets, a->nsets, &cfg, err, sizeof(err));
+    if (rc != RSA_OK) {
+        status = cli_fail(rc, err);
+        goto out;
     }
-    enum rsa_err rc = export ? report_export(st, a->run, out, err, sizeof(err))
-                             : report_write(st, a->run, fmt, out, err, sizeof(err));
-    if (out != stdout && fclose(out) != 0 && rc == RSA_OK) {
-        rc = RSA_ERR_IO;
-        snprintf(err, sizeof(err), "%s: write failed", a->out);
+    char base[256];
+    snprintf(base, sizeof(base), "%s", cfg.name);
+    config_free(&cfg);
+    struct buf names;
+    buf_init(&names, 0);
+    char sets_buf[CLI_MAX_GRID + 1][600];
+    for (int pass = 0; pass < 2 && status == 0; pass++) {
+        for (long p = 0; p < points && status == 0; p++) {
+            struct cli_args pa = *a;
+            char name[512];
+            int len = snprintf(name, sizeof(name), "%s", base);
+            long rest = p;
+            for (int g = (int)a->ngrid - 1; g >= 0; g--) {
+                const char *v = ax[g].values[rest % ax[g].n];
+                rest /= ax[g].n;
+                snprintf(sets_buf[g], sizeof(sets_buf[g]), "%s=%s", ax[g].key, v);
+            }
+            for (size_t g = 0; g < a->ngrid; g++) {
+                const char *v = strchr(sets_buf[g], '=') + 1;
+                if (len < (int)sizeof(name))
+                    len += snprintf(name + len, sizeof(name) - (size_t)len, "-%s=%s", ax[g].short_key, v);
+                pa.sets[pa.nsets++] = sets_buf[g];
+            }
+            if (len >= (int)sizeof(name) - 8) {
+                status = cli_fail(RSA_ERR_USAGE, "--grid: run name too long");
+                break;
+            }
+            snprintf(sets_buf[CLI_MAX_GRID], sizeof(sets_buf[CLI_MAX_GRID]), "run.name=%s", name);
+            pa.sets[pa.nsets++] = sets_buf[CLI_MAX_GRID];
+            if (pass == 0) {
+                /* validate: the config of every point must load */
+                if ((rc = config_load(a->config, pa.sets, pa.nsets, &cfg, err, sizeof(err))) != RSA_OK) {
+                    char msg[1300];
+                    snprintf(msg, sizeof(msg), "grid point %s: %s", name, err);
+                    status = cli_fail(rc, msg);
+                    break;
+                }
+                config_free(&cfg);
+                if (buf_printf(&names, "%s%s", p ? "," : "", name) != RSA_OK) {
+                    status = cli_fail(RSA_ERR_NOMEM, NULL);
+                    break;
+                }
+                continue;
+            }
+            if (!a->quiet)
+                fprintf(stderr, "rsa: sweep point %ld/%ld: %s\n", p + 1, points, name);
+            status = cmd_run(&pa);
+        }
     }
-    store_close(st);
-    return rc == RSA_OK ? 0 : fail(rc, err);
+    if (status == 0) {
+        struct cli_args ca = *a;
+        ca.config = NULL;
+        ca.db = a->db ? a->db : DEFAULT_DB;
+        ca.runs = names.data;
+        ca.format = NULL;
+        ca.out = NULL;
+        printf("\n== sweep: %ld runs in %s ==\n", points, ca.db);
+        status = cli_compare(&ca);
+        if (status == 0 && !a->quiet)
+            fprintf(stderr, "rsa: compare again with: rsa compare --db %s --runs %s [--format html --out FILE]\n",
+                    ca.db, names.data);
+    }
+    buf_free(&names);
+out:
+    for (size_t g = 0; g < a->ngrid; g++)
+        free(ax[g].spec);
+    return status;
 }
 
 int main(int argc, char **argv)
@@ -621,7 +723,7 @@ int main(int argc, char **argv)
         printf("rsa %s (%s)\n", RSA_VERSION, RSA_GIT_REV);
         return 0;
     }
-    struct common_args a;
+    struct cli_args a;
     char err[512] = "";
     if (parse_args(argc - 2, argv + 2, &a, err, sizeof(err)) != 0) {
         fprintf(stderr, "rsa %s: %s\n", cmd, err);
@@ -632,10 +734,18 @@ int main(int argc, char **argv)
         return cmd_run(&a);
     if (strcmp(cmd, "config") == 0)
         return cmd_config(&a);
+    if (strcmp(cmd, "sweep") == 0)
+        return cmd_sweep(&a);
     if (strcmp(cmd, "report") == 0)
-        return cmd_report(&a, 0);
+        return cli_report(&a, 0);
     if (strcmp(cmd, "export") == 0)
-        return cmd_report(&a, 1);
+        return cli_report(&a, 1);
+    if (strcmp(cmd, "compare") == 0)
+        return cli_compare(&a);
+    if (strcmp(cmd, "grade") == 0)
+        return cli_grade(&a);
+    if (strcmp(cmd, "regrade") == 0)
+        return cli_regrade(&a);
     fprintf(stderr, "rsa: unknown command \"%s\"\n", cmd);
     usage(stderr);
     return 2;

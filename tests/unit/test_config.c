@@ -133,7 +133,7 @@ static void test_defaults(void **state)
     assert_int_equal(c.device, DEVICE_CPU);
     assert_int_equal(c.threads, 0);
     assert_true(c.memory_gb == 0.0);
-    assert_int_equal(c.grader, GRADER_BOXED);
+    assert_int_equal(c.grader, GRADER_MATH);
     assert_int_equal(c.answer_after_think, 0);
     assert_int_equal(c.strict, 1);
     assert_null(c.path);
@@ -210,7 +210,7 @@ static const char full_ini[] =
     "memory_gb = 1.5\n"
     "\n"
     "[grading]\n"
-    "grader = boxed\n"
+    "grader = math\n"
     "answer_after_think = yes\n"
     "strict = off\n";
 
@@ -284,7 +284,7 @@ static void test_full_file(void **state)
     assert_int_equal(c.device, DEVICE_CUDA);
     assert_int_equal(c.threads, 12);
     assert_true(c.memory_gb == 1.5);
-    assert_int_equal(c.grader, GRADER_BOXED);
+    assert_int_equal(c.grader, GRADER_MATH);
     assert_int_equal(c.answer_after_think, 1);
     assert_int_equal(c.strict, 0);
     assert_string_equal(c.path, path);
@@ -801,6 +801,32 @@ static void test_tail_source_names(void **state)
     assert_string_equal(config_tail_source_str(TAIL_ANSWER_OR_THINK), "answer_or_think");
 }
 
+/* config_text_get reads a value back from the text a run stores (config_format) */
+static void test_text_get(void **state)
+{
+    (void)state;
+    struct rsa_config c;
+    char err[512] = "";
+    const char *sets[] = {"grading.strict=false", "rsa.think_close=</reasoning>"};
+    assert_int_equal(config_load(NULL, sets, 2, &c, err, sizeof(err)), RSA_OK);
+    char *txt = config_format(&c, 0);
+    assert_non_null(txt);
+    char *v = config_text_get(txt, "grading", "strict");
+    assert_string_equal(v, "false");
+    free(v);
+    v = config_text_get(txt, "rsa", "think_close");
+    assert_string_equal(v, "</reasoning>");
+    free(v);
+    v = config_text_get(txt, "grading", "answer_after_think");
+    assert_string_equal(v, "false");
+    free(v);
+    assert_null(config_text_get(txt, "grading", "nope"));
+    assert_null(config_text_get(txt, "nope", "strict"));
+    assert_null(config_text_get(NULL, "grading", "strict"));
+    free(txt);
+    config_free(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -822,6 +848,7 @@ int main(void)
         cmocka_unit_test(test_format_round_trip),
         cmocka_unit_test(test_help_lists_every_key),
         cmocka_unit_test(test_tail_source_names),
+        cmocka_unit_test(test_text_get),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

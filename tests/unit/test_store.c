@@ -324,6 +324,7 @@ struct seen_trace {
     int tail_tokens, tail_truncated, source_tokens, prompt_tokens, completion_tokens, think_closed, attempts;
     int correct;
     double latency_ms;
+    char status[32], reason[64];
 };
 
 struct seen {
@@ -363,6 +364,8 @@ static int collect_trace(void *user, const struct store_trace *t)
     x->attempts = t->attempts;
     x->correct = t->correct;
     x->latency_ms = t->latency_ms;
+    snprintf(x->status, sizeof(x->status), "%s", t->verdict_status ? t->verdict_status : "(null)");
+    snprintf(x->reason, sizeof(x->reason), "%s", t->reason ? t->reason : "(null)");
     return s->stop_after > 0 && s->n >= s->stop_after;
 }
 
@@ -600,6 +603,77 @@ static void test_trace_for_missing_run_fails(void **state)
     store_close(s);
 }
 
+/* regrading replaces verdicts (answer, correct, grader, status, reason) and never traces */
+static void test_put_verdicts(void **state)
+{
+    (void)state;
+    struct store *s = open_store(db_path("verdicts.db"));
+    int64_t run = create_run(s, "r");
+    struct store_trace a = make_trace(0, 0, 0, 0), b = make_trace(0, 0, 0, 1);
+    a.verdict_status = "correct";
+    a.reason = "";
+    put(s, run, &a);
+    put(s, run, &b);
+    struct store_trace v[2] = {
+        {.problem = 0, .repeat = 0, .round = 0, .slot = 0, .answer = NULL, .correct = 0, .grader = "g",
+         .grader_version = "9", .verdict_status = "no_answer", .reason = "no answer"},
+        {.problem = 0, .repeat = 0, .round = 0, .slot = 1, .answer = "6", .correct = 0, .grader = "g",
+         .grader_version = "9", .verdict_status = "wrong", .reason = "not equivalent"},
+    };
+    char err[512] = "";
+    assert_int_equal(store_put_verdicts(s, run, v, 2, err, sizeof(err)), RSA_OK);
+    struct seen seen = {0};
+    assert_int_equal(store_each_trace(s, run, collect_trace, &seen, err, sizeof(err)), RSA_OK);
+    assert_int_equal(seen.n, 2);
+    assert_int_equal(seen.t[0].answer_null, 1);
+    assert_int_equal(seen.t[0].correct, 0);
+    assert_string_equal(seen.t[0].status, "no_answer");
+    assert_string_equal(seen.t[0].reason, "no answer");
+    assert_string_equal(seen.t[1].answer, "6");
+    assert_string_equal(seen.t[1].grader, "g");
+    assert_string_equal(seen.t[1].grader_version, "9");
+    assert_string_equal(seen.t[1].status, "wrong");
+    /* the traces themselves are unchanged */
+    assert_string_equal(seen.t[1].text, "<think>r</think>\\boxed{5}");
+    assert_int_equal(seen.t[1].completion_tokens, 200);
+    /* a verdict for a trace that does not exist is refused, and nothing of the batch is kept */
+    struct store_trace bad[2] = {v[0], v[1]};
+    bad[0].reason = "changed";
+    bad[1].slot = 7;
+    assert_int_not_equal(store_put_verdicts(s, run, bad, 2, err, sizeof(err)), RSA_OK);
+    memset(&seen, 0, sizeof(seen));
+    assert_int_equal(store_each_trace(s, run, collect_trace, &seen, err, sizeof(err)), RSA_OK);
+    assert_string_equal(seen.t[0].reason, "no answer");
+    store_close(s);
+}
+
+/* a version-1 database (no verdict status/reason) is migrated in place and reads back NULLs */
+static void test_migrate_v1(void **state)
+{
+    (void)state;
+    const char *path = db_path("v1.db");
+    struct store *s = open_store(path);
+    int64_t run = create_run(s, "old");
+    struct store_trace t = make_trace(0, 0, 0, 0);
+    put(s, run, &t);
+    store_close(s);
+    /* make it look like a v1 file */
+    exec_sql(path, "ALTER TABLE verdicts DROP COLUMN status; ALTER TABLE verdicts DROP COLUMN reason;"
+                   "PRAGMA user_version = 1");
+    s = open_store(path);
+    char *ver = pragma_text(path, "PRAGMA user_version");
+    assert_int_equal(atoi(ver), STORE_SCHEMA_VERSION);
+    free(ver);
+    struct seen seen = {0};
+    char err[512] = "";
+    assert_int_equal(store_each_trace(s, run, collect_trace, &seen, err, sizeof(err)), RSA_OK);
+    assert_int_equal(seen.n, 1);
+    assert_string_equal(seen.t[0].answer, "5");
+    assert_string_equal(seen.t[0].status, "(null)");
+    assert_string_equal(seen.t[0].reason, "(null)");
+    store_close(s);
+}
+
 static void test_reopen_persists(void **state)
 {
     (void)state;
@@ -663,6 +737,8 @@ int main(void)
         cmocka_unit_test(test_trace_order_and_stop),
         cmocka_unit_test(test_trace_for_missing_run_fails),
         cmocka_unit_test(test_reopen_persists),
+        cmocka_unit_test(test_put_verdicts),
+        cmocka_unit_test(test_migrate_v1),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
