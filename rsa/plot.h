@@ -3,7 +3,13 @@
  * (no library). Charts: accuracy vs round with 95% CI bars (one series per run);
  * accuracy vs cumulative decode tokens per problem, with the baseline's pass@1, maj@k
  * and pass@k curves when a budget comparison is given; per-problem heat map of
- * correctness (mean_acc) by round. Output is deterministic and escapes all text.
+ * correctness (mean_acc) by round, one map per run. Output is deterministic and escapes all text.
+ *
+ * Accuracies are drawn in percent. Non-finite values are skipped (never printed); tokens
+ * use a log x axis when they span more than a decade (values <= 0 are then left out);
+ * problems on the heat map keep the analysis's order. Both functions return RSA_ERR_USAGE
+ * for inconsistent input (n_runs < 1, negative sizes, stats or points NULL with a nonzero count) and
+ * RSA_ERR_IO when writing to out fails; they never close out.
  */
 #ifndef RSA_PLOT_H
 #define RSA_PLOT_H

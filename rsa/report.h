@@ -1,42 +1,29 @@
 /*
- * report.h: per-round metrics of a stored run, and the trace export.
- *
- * Accuracies are fractions in [0, 1]: for every (problem, repeat) and round,
- * mean_acc is the fraction of the N traces that are correct (avg@N, the RSA
- * "Pass@1"), pass_at_n is 1 when any is correct, maj_at_n scores the largest
- * cluster of equal normalised answers (traces with no answer do not vote; ties go
- * to the cluster formed first in slot order); each is averaged over problems and
- * repeats. decode_tokens and prefill_tokens are totals over the run for the round.
+ * report.h: writing analyses (analysis.h) as text, JSON, CSV, SVG or HTML, and the
+ * trace export. Text/JSON/CSV are written here; SVG and HTML are delegated to plot.h.
+ * One run gives a run report; several runs give a side-by-side comparison; a budget
+ * comparison (optional) adds the budget-matched section.
  */
 #ifndef RSA_REPORT_H
 #define RSA_REPORT_H
 
-#include <stdint.h>
 #include <stdio.h>
 
+#include "analysis.h"
 #include "err.h"
 #include "store/store.h"
 
-enum report_format { REPORT_TEXT = 0, REPORT_JSON = 1, REPORT_CSV = 2 };
+enum report_format { REPORT_TEXT = 0, REPORT_JSON = 1, REPORT_CSV = 2, REPORT_SVG = 3, REPORT_HTML = 4 };
 
-struct round_metrics {
-    int round;
-    int groups;              /* (problem, repeat) pairs with traces in this round */
-    int traces;
-    int graded;              /* traces with a verdict */
-    double mean_acc, pass_at_n, maj_at_n;
-    int64_t decode_tokens;   /* sum of completion tokens */
-    int64_t prefill_tokens;  /* sum of prompt tokens */
-    int finish_stop, finish_length, finish_other;
-    int no_answer;           /* traces with no extracted answer */
-    int think_unclosed;      /* traces that never closed their reasoning */
-};
+/* report_parse_format: "text"|"json"|"csv"|"svg"|"html" -> *f; 0 on success, -1 unknown. */
+int report_parse_format(const char *s, enum report_format *f);
 
-/* report_metrics: compute metrics for every round of run_id; *out is malloc'd ([*n]). */
-enum rsa_err report_metrics(struct store *s, int64_t run_id, int rounds, struct round_metrics **out, int *n,
-                            char *err, size_t errlen);
+/* report_render: write runs[n_runs] (n_runs >= 1) and, when b != NULL, the budget-matched
+   comparison, in fmt. Deterministic: the same analyses give the same bytes. */
+enum rsa_err report_render(const struct run_analysis *runs, int n_runs, const struct budget_cmp *b,
+                           enum report_format fmt, FILE *out, char *err, size_t errlen);
 
-/* report_write: print the report of run `name` (NULL = the newest run) in a format. */
+/* report_write: analysis_run(name) (NULL = newest run) then report_render of that one run. */
 enum rsa_err report_write(struct store *s, const char *name, enum report_format fmt, FILE *out, char *err,
                           size_t errlen);
 

@@ -1,6 +1,8 @@
 /*
- * test_report.c: per-round metrics (rsa/report.c) over hand-made traces with known
- * verdicts, the JSON / CSV / text reports, and the JSONL trace export.
+ * test_report.c: the text, JSON and CSV writers (rsa/report.c) over analyses of runs
+ * stored here with hand-computed metrics (the same runs as test_analysis.c, whose
+ * comments derive every number), single and several runs, the budget section, empty
+ * runs, determinism, and the JSONL trace export with verdict status and reason.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,11 +14,11 @@
 
 #include <cjson/cJSON.h>
 #include <cmocka.h>
-#include <ftw.h>
-#include <sys/stat.h>
 
+#include "rsa/metrics.h"
 #include "rsa/report.h"
 #include "store/store.h"
+#include "testutil.h"
 
 #define assert_near(a, b) assert_near_at((a), (b), __FILE__, __LINE__)
 static void assert_near_at(double a, double b, const char *file, int line)
@@ -26,152 +28,171 @@ static void assert_near_at(double a, double b, const char *file, int line)
         fail_msg("%s:%d: %.17g != %.17g", file, line, a, b);
 }
 
-static char tmpdir[256];
 static struct store *db;
-static int64_t run_main, run_rep, run_chat;
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-/* ===== the data =====
- *
- * Run "rpt": 2 problems x N = 4 x 2 rounds (round 0 and one aggregation round).
- *   problem 0 (gold 5):
- *     round 0: 5 ok, 7, 7, 05 ok      -> clusters {5: 2, 7: 2}: a tie, the first-formed (5) wins: maj 1
- *     round 1: 5 ok, 7, 07, $7$       -> after normalisation {5: 1, 7: 3}: maj 0
- *   problem 1 (gold 10):
- *     round 0: -, -, 10 ok, 3         -> no-answer traces do not vote: {10: 1, 3: 1}, tie -> 10: maj 1
- *     round 1: 3, 3, 4, - (ungraded)  -> nothing correct: mean 0, pass 0, maj 0
- *   round 0: mean (2/4 + 1/4) / 2 = 0.375, pass 1, maj 1
- *   round 1: mean (1/4 + 0) / 2 = 0.125, pass 0.5, maj 0
- */
+/* ===== the data: runs "rsa" (N = 3, 2 problems x 2 repeats x 2 rounds) and "base"
+   (plain sampling, N = 4); see test_analysis.c for the derivations. Per round of "rsa":
+     round 0: mean_acc 1/3 [1/6, 1/2], pass@3 3/4, maj@3 1/2, decode 5630, prefill 110
+     round 1: mean_acc 7/12 [1/2, 2/3], pass@3 1,  maj@3 3/4, decode 2130, prefill 1200
+   Budget against "base" (500 tokens per sample): round 0 k = 3, round 1 k = 4. ===== */
 struct row {
-    int problem, round, slot;
-    const char *answer;
-    int correct;
-    int completion, prompt;  /* -1 unknown */
+    int problem, repeat, round, slot;
+    const char *answer;     /* NULL = none extracted */
+    int correct;            /* 1, 0, -1 ungraded */
+    const char *status;     /* verdict status */
+    int completion, prompt; /* -1 unknown */
     const char *finish;
     int think_closed;
 };
 
-static const struct row rows[] = {
-    {0, 0, 0, "5", 1, 100, 50, "stop", 1},
-    {0, 0, 1, "7", 0, 101, -1, "stop", 1},
-    {0, 0, 2, "7", 0, 102, 50, "stop", 1},
-    {0, 0, 3, "05", 1, 103, 50, "stop", 1},
-    {1, 0, 0, NULL, 0, 1100, 60, "length", 0},
-    {1, 0, 1, NULL, 0, 1101, 60, "stop", 0},
-    {1, 0, 2, "10", 1, 1102, 60, "stop", 1},
-    {1, 0, 3, "3", 0, 1103, 60, "", 1},
-    {0, 1, 0, "5", 1, 110, 500, "stop", 1},
-    {0, 1, 1, "7", 0, 111, 500, "stop", 1},
-    {0, 1, 2, "07", 0, 112, 500, "length", 0},
-    {0, 1, 3, "$7$", 0, 113, 500, "abort", 1},
-    {1, 1, 0, "3", 0, 1110, 600, "stop", 1},
-    {1, 1, 1, "3", 0, 1111, 600, "stop", 1},
-    {1, 1, 2, "4", 0, 1112, 600, "stop", 1},
-    {1, 1, 3, NULL, -1, -1, 600, NULL, 1},
+/* ===== run "rsa": N = 3, 2 problems x 2 repeats x 2 rounds =====
+ *
+ * problem 0 "prob-A" (gold 5)                          mean  pass@1,2,3      maj@1,2,3
+ *   rep 0 round 0: 5+ 7 7        clusters 5:{0} 7:{1,2}  1/3   1/3 2/3 1     1/3 2/3 0
+ *         (k=2: {0,1} {0,2} are ties won by 5 (slot 0); {1,2} is 7)
+ *   rep 1 round 0: 5+ 5+ 9       clusters 5:{0,1} 9:{2}  2/3   2/3 1 1       2/3 1 1
+ *   rep 0 round 1: 5+ 5+ 5+                              1     1 1 1         1 1 1
+ *   rep 1 round 1: 7 5+ 7        clusters 7:{0,2} 5:{1}  1/3   1/3 2/3 1     1/3 1/3 0
+ *         (k=2: {0,1} tie won by 7 (slot 0), {0,2} 7, {1,2} tie won by 5 (slot 1))
+ *   -> round 0: mean 1/2, pass 1/2 5/6 1, maj 1/2 5/6 1/2; round 1: mean 2/3, pass 2/3 5/6 1, maj 2/3 2/3 1/2
+ * problem 1 "prob-B" (gold 10)
+ *   rep 0 round 0: - 3 x^        (- no answer, x^ unparseable)  0  0 0 0  0 0 0
+ *   rep 1 round 0: 10+ - 3       clusters 10:{0} 3:{2}   1/3   1/3 2/3 1     1/3 2/3 1
+ *         (k=1: {1} has no votes; k=2: {0,1} 10, {0,2} tie won by 10, {1,2} 3; k=3: tie won by 10)
+ *   rep 0 round 1: 10+ 10+ 3                              2/3   2/3 1 1       2/3 1 1
+ *   rep 1 round 1: 10+ 3 3(ungraded: does not vote)       1/3   1/3 2/3 1     1/3 2/3 1
+ *         (were the ungraded 3 a vote, 3 would win k=3 and {1,2}; as it is, k=3 is a 10-3 tie won by 10)
+ *   -> round 0: mean 1/6, pass 1/6 1/3 1/2, maj 1/6 1/3 1/2; round 1: mean 1/2, pass 1/2 5/6 1, maj 1/2 5/6 1
+ * per round (mean over the two problems):
+ *   round 0: mean_acc 1/3,  pass@k 1/3 7/12 3/4, maj@k 1/3 7/12 1/2
+ *   round 1: mean_acc 7/12, pass@k 7/12 5/6 1,   maj@k 7/12 3/4 3/4
+ * tokens (completion): round 0: A 100 200 300 | 110 120 ? ; B 1000 1000 1000 | 500 600 700 -> 5630
+ *                      round 1: A 50 50 50 | 60 60 60 ; B 400 400 400 | 300 300 ? -> 2130
+ * prompt tokens: 10 each in round 0 (one unknown: 110), 100 each in round 1 (1200).
+ */
+static const struct row rsa_rows[] = {
+    {0, 0, 0, 0, "5", 1, "correct", 100, 10, "stop", 1},
+    {0, 0, 0, 1, "7", 0, "wrong", 200, 10, "stop", 1},
+    {0, 0, 0, 2, "7", 0, "wrong", 300, 10, "length", 0},
+    {0, 1, 0, 0, "5", 1, "correct", 110, 10, "stop", 1},
+    {0, 1, 0, 1, "5", 1, "correct", 120, 10, "stop", 1},
+    {0, 1, 0, 2, "9", 0, "wrong", -1, 10, "stop", 1},
+    {1, 0, 0, 0, NULL, 0, "no_answer", 1000, 10, "length", 0},
+    {1, 0, 0, 1, "3", 0, "wrong", 1000, 10, "stop", 1},
+    {1, 0, 0, 2, "x^", 0, "unparseable", 1000, 10, "stop", 1},
+    {1, 1, 0, 0, "10", 1, "correct", 500, -1, "stop", 1},
+    {1, 1, 0, 1, NULL, 0, "no_answer", 600, 10, "stop", 1},
+    {1, 1, 0, 2, "3", 0, "wrong", 700, 10, "stop", 1},
+    {0, 0, 1, 0, "5", 1, "correct", 50, 100, "stop", 1},
+    {0, 0, 1, 1, "5", 1, "correct", 50, 100, "stop", 1},
+    {0, 0, 1, 2, "5", 1, "correct", 50, 100, "stop", 1},
+    {0, 1, 1, 0, "7", 0, "wrong", 60, 100, "stop", 1},
+    {0, 1, 1, 1, "5", 1, "correct", 60, 100, "stop", 1},
+    {0, 1, 1, 2, "7", 0, "wrong", 60, 100, "stop", 1},
+    {1, 0, 1, 0, "10", 1, "correct", 400, 100, "stop", 1},
+    {1, 0, 1, 1, "10", 1, "correct", 400, 100, "stop", 1},
+    {1, 0, 1, 2, "3", 0, "wrong", 400, 100, "stop", 1},
+    {1, 1, 1, 0, "10", 1, "correct", 300, 100, "stop", 1},
+    {1, 1, 1, 1, "3", 0, "wrong", 300, 100, "stop", 1},
+    {1, 1, 1, 2, "3", -1, NULL, -1, 100, NULL, 1},
 };
-#define N_ROWS ((int)(sizeof(rows) / sizeof(rows[0])))
 
-static struct store_run make_run(const char *name, const char *manifest, int rounds)
-{
-    struct store_run r = {
-        .name = name, .config = "[rsa]\n", .identity = "id", .identity_hash = "h", .git_rev = "rev",
-        .status = "complete", .tail_method = "chars:4", .backend = "fake", .manifest = manifest,
-        .seed = 7, .population = 4, .subset = 2, .rounds = rounds, .tail_tokens = 64, .max_tokens = 512,
-        .repeats = 1,
-    };
-    return r;
-}
+/* ===== run "base": plain sampling (rounds 0), N = 4, 1 repeat, problems stored as C, B, A =====
+ *   prob-A (idx 2): 5+ 7 7 5+   c = 2: pass@k 1/2 5/6 1 1; maj@k 1/2 1/2 1/2 1
+ *         (k=2: {0,1} {0,2} {0,3} win, {1,2} {1,3} {2,3} lose; k=3: without 1 or 2 5 has 2 votes)
+ *   prob-B (idx 1): 3 10+ 3 4   c = 1: pass@k 1/4 1/2 3/4 1; maj@k 1/4 1/3 1/4 0
+ *         (k=2: {1,2} {1,3} won by 10 (slot 1); k=3: only {1,2,3}, a 1-1-1 tie won by 10)
+ *   prob-C (idx 0): not in "rsa"; 9999 tokens each, must not count.
+ *   tokens: A 500 x 4, B 450 550 500 500 -> 500 per sample over the common problems.
+ */
+static const struct row base_rows[] = {
+    {0, 0, 0, 0, "1", 1, "correct", 9999, 5, "stop", 1},
+    {0, 0, 0, 1, "1", 1, "correct", 9999, 5, "stop", 1},
+    {0, 0, 0, 2, "1", 1, "correct", 9999, 5, "stop", 1},
+    {0, 0, 0, 3, "1", 1, "correct", 9999, 5, "stop", 1},
+    {1, 0, 0, 0, "3", 0, "wrong", 450, 5, "stop", 1},
+    {1, 0, 0, 1, "10", 1, "correct", 550, 5, "stop", 1},
+    {1, 0, 0, 2, "3", 0, "wrong", 500, 5, "stop", 1},
+    {1, 0, 0, 3, "4", 0, "wrong", 500, 5, "stop", 1},
+    {2, 0, 0, 0, "5", 1, "correct", 500, 5, "stop", 1},
+    {2, 0, 0, 1, "7", 0, "wrong", 500, 5, "stop", 1},
+    {2, 0, 0, 2, "7", 0, "wrong", 500, 5, "stop", 1},
+    {2, 0, 0, 3, "5", 1, "correct", 500, 5, "stop", 1},
+};
 
-static int put_row(int64_t run, const struct row *r, int repeat, const char *prompt, const char *text)
+
+/* "nolen": one trace whose completion-token count is unknown */
+static const struct row nolen_rows[] = {
+    {0, 0, 0, 0, "1", 1, "correct", -1, -1, "stop", 1},
+};
+
+static int64_t run_ids[8];
+
+static int put_rows(int64_t run, const struct row *rows, int n, const char *prompt)
 {
-    int parents[2] = {(r->slot + 1) % 4, (r->slot + 3) % 4};
-    char err[256] = "";
-    struct store_trace t = {
-        .problem = r->problem,
-        .repeat = repeat,
-        .round = r->round,
-        .slot = r->slot,
-        .parents = r->round > 0 ? parents : NULL,
-        .n_parents = r->round > 0 ? 2 : 0,
-        .seed = 1000 + r->problem * 100 + r->round * 10 + r->slot,
-        .prompt = prompt,
-        .text = text,
-        .tail = "tail",
-        .tail_tokens = r->slot == 3 ? -1 : 16,
-        .tail_truncated = r->slot % 2,
-        .source_tokens = 64,
-        .prompt_tokens = r->prompt,
-        .completion_tokens = r->completion,
-        .finish_reason = r->finish,
-        .think_closed = r->think_closed,
-        .latency_ms = 5,
-        .endpoint = "http://e",
-        .attempts = 1,
-        .answer = r->answer,
-        .correct = r->correct,
-        .grader = "boxed",
-        .grader_version = "1",
-    };
-    if (store_put_trace(db, run, &t, err, sizeof(err)) != RSA_OK) {
-        fprintf(stderr, "put_trace: %s\n", err);
-        return -1;
+    for (int i = n - 1; i >= 0; i--) {
+        const struct row *r = &rows[i];
+        int parents[2] = {(r->slot + 1) % 3, (r->slot + 2) % 3};
+        char err[256] = "", text[64];
+        snprintf(text, sizeof(text), "text %d/%d/%d/%d", r->problem, r->repeat, r->round, r->slot);
+        struct store_trace t = {
+            .problem = r->problem, .repeat = r->repeat, .round = r->round, .slot = r->slot,
+            .parents = r->round > 0 ? parents : NULL, .n_parents = r->round > 0 ? 2 : 0,
+            .seed = 1000 + r->problem * 100 + r->round * 10 + r->slot, .prompt = prompt, .text = text,
+            .tail = "tail", .tail_tokens = r->slot == 2 ? -1 : 16, .tail_truncated = r->slot % 2, .source_tokens = 64,
+            .prompt_tokens = r->prompt, .completion_tokens = r->completion, .finish_reason = r->finish,
+            .think_closed = r->think_closed, .latency_ms = 5, .endpoint = "http://e", .attempts = 1,
+            .answer = r->answer, .correct = r->correct, .grader = "testgrader", .grader_version = "9",
+            .verdict_status = r->status, .reason = r->correct == 0 ? "not equivalent" : NULL,
+        };
+        if (store_put_trace(db, run, &t, err, sizeof(err)) != RSA_OK) {
+            fprintf(stderr, "put_trace: %s\n", err);
+            return -1;
+        }
     }
     return 0;
 }
 
+static int make_run(int slot, const char *name, const char *manifest, int population, int rounds, int repeats,
+                    const struct store_problem *probs, int n_probs, const struct row *rows, int n_rows,
+                    const char *prompt)
+{
+    struct store_run r = {
+        .name = name, .config = "[rsa]\n", .identity = "id", .identity_hash = "h", .git_rev = "rev",
+        .status = "complete", .tail_method = "tokens:server", .backend = "fake", .manifest = manifest,
+        .seed = 7, .population = population, .subset = 2, .rounds = rounds, .tail_tokens = 64, .max_tokens = 512,
+        .repeats = repeats,
+    };
+    char err[256] = "";
+    if (store_create_run(db, &r, &run_ids[slot], err, sizeof(err)) != RSA_OK) {
+        fprintf(stderr, "create_run: %s\n", err);
+        return -1;
+    }
+    if (n_probs > 0 && store_put_problems(db, run_ids[slot], probs, (size_t)n_probs, err, sizeof(err)) != RSA_OK)
+        return -1;
+    return put_rows(run_ids[slot], rows, n_rows, prompt);
+}
+
+#define N_OF(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
 static int group_setup(void **state)
 {
     (void)state;
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/rsa_test_report_XXXXXX");
-    if (mkdtemp(tmpdir) == NULL)
+    if (testutil_tmpdir_make("report") != 0)
         return -1;
     char path[512], err[256] = "";
     snprintf(path, sizeof(path), "%s/report.db", tmpdir);
     if (store_open(path, &db, err, sizeof(err)) != RSA_OK)
         return -1;
-
-    /* "rep": one problem, two repeats, round 0 only: repeat 0 all correct, repeat 1 none */
-    struct store_run r = make_run("rep", "{}", 0);
-    if (store_create_run(db, &r, &run_rep, err, sizeof(err)) != RSA_OK)
+    struct store_problem rp[2] = {{0, "prob-A", "q", "5"}, {1, "prob-B", "q", "10"}};
+    struct store_problem bp[3] = {{0, "prob-C", "q", "1"}, {1, "prob-B", "q", "10"}, {2, "prob-A", "q", "5"}};
+    struct store_problem cp[1] = {{0, "chat-prob", "q", "1"}};
+    if (make_run(0, "base", "{}", 4, 0, 1, bp, 3, base_rows, N_OF(base_rows), "p") ||
+        make_run(1, "empty", "{}", 3, 2, 1, rp, 2, NULL, 0, "p") ||
+        make_run(2, "nolen", "{}", 1, 0, 1, NULL, 0, nolen_rows, 1, "p") ||
+        make_run(3, "chatrun", "{\"api\":\"chat\",\"system_prompt\":\"SYS\"}", 3, 1, 2, cp, 1, rsa_rows, 1, "USER") ||
+        make_run(4, "rsa", "{\"api\":\"completions\"}", 3, 1, 2, rp, 2, rsa_rows, N_OF(rsa_rows), "PROMPT"))
         return -1;
-    for (int rep = 0; rep < 2; rep++)
-        for (int slot = 0; slot < 4; slot++) {
-            struct row x = {0, 0, slot, rep == 0 ? "1" : "2", rep == 0, 10, 5, "stop", 1};
-            if (put_row(run_rep, &x, rep, "p", "t") != 0)
-                return -1;
-        }
-
-    /* "chatrun": chat API with a system prompt, one trace */
-    r = make_run("chatrun", "{\"api\":\"chat\",\"system_prompt\":\"SYS\"}", 0);
-    if (store_create_run(db, &r, &run_chat, err, sizeof(err)) != RSA_OK)
-        return -1;
-    struct store_problem cp = {0, "chat-prob", "q", "1"};
-    if (store_put_problems(db, run_chat, &cp, 1, err, sizeof(err)) != RSA_OK || put_row(run_chat, &rows[0], 0, "USER", "T"))
-        return -1;
-
-    /* "rpt" last: the newest */
-    r = make_run("rpt", "{\"api\":\"completions\"}", 1);
-    if (store_create_run(db, &r, &run_main, err, sizeof(err)) != RSA_OK)
-        return -1;
-    struct store_problem probs[2] = {{0, "prob-A", "what is 2+3?", "5"}, {1, "prob-B", "what is 5+5?", "10"}};
-    if (store_put_problems(db, run_main, probs, 2, err, sizeof(err)) != RSA_OK)
-        return -1;
-    /* written in reverse: the store orders them */
-    for (int i = N_ROWS - 1; i >= 0; i--) {
-        char prompt[64], text[64];
-        snprintf(prompt, sizeof(prompt), "prompt %d/%d/%d", rows[i].problem, rows[i].round, rows[i].slot);
-        snprintf(text, sizeof(text), "text %d/%d/%d", rows[i].problem, rows[i].round, rows[i].slot);
-        if (put_row(run_main, &rows[i], 0, prompt, text) != 0)
-            return -1;
-    }
     return 0;
 }
 
@@ -179,94 +200,37 @@ static int group_teardown(void **state)
 {
     (void)state;
     store_close(db);
-    return nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    return testutil_tmpdir_remove();
 }
 
-/* ===== metrics ===== */
+/* ===== helpers ===== */
 
-static void test_metrics(void **state)
+static void analyse(const char *name, struct run_analysis *a)
 {
-    (void)state;
-    struct round_metrics *m = NULL;
-    int n = 0;
     char err[256] = "";
-    assert_int_equal(report_metrics(db, run_main, 1, &m, &n, err, sizeof(err)), RSA_OK);
-    assert_int_equal(n, 2);
-
-    assert_int_equal(m[0].round, 0);
-    assert_int_equal(m[0].groups, 2);
-    assert_int_equal(m[0].traces, 8);
-    assert_int_equal(m[0].graded, 8);
-    assert_near(m[0].mean_acc, 0.375);
-    assert_near(m[0].pass_at_n, 1.0);
-    assert_near(m[0].maj_at_n, 1.0); /* tie -> first-formed; no-answer traces do not vote */
-    assert_int_equal(m[0].decode_tokens, 100 + 101 + 102 + 103 + 1100 + 1101 + 1102 + 1103);
-    assert_int_equal(m[0].prefill_tokens, 50 * 3 + 60 * 4); /* the unknown (-1) is not summed */
-    assert_int_equal(m[0].finish_stop, 6);
-    assert_int_equal(m[0].finish_length, 1);
-    assert_int_equal(m[0].finish_other, 1);
-    assert_int_equal(m[0].no_answer, 2);
-    assert_int_equal(m[0].think_unclosed, 2);
-
-    assert_int_equal(m[1].round, 1);
-    assert_int_equal(m[1].groups, 2);
-    assert_int_equal(m[1].traces, 8);
-    assert_int_equal(m[1].graded, 7); /* one ungraded */
-    assert_near(m[1].mean_acc, 0.125);
-    assert_near(m[1].pass_at_n, 0.5);
-    assert_near(m[1].maj_at_n, 0.0); /* 7, 07, $7$ are one cluster */
-    assert_int_equal(m[1].decode_tokens, 110 + 111 + 112 + 113 + 1110 + 1111 + 1112);
-    assert_int_equal(m[1].prefill_tokens, 500 * 4 + 600 * 4);
-    assert_int_equal(m[1].finish_stop, 5);
-    assert_int_equal(m[1].finish_length, 1);
-    assert_int_equal(m[1].finish_other, 2);
-    assert_int_equal(m[1].no_answer, 1);
-    assert_int_equal(m[1].think_unclosed, 1);
-    free(m);
-
-    /* more rounds than stored: empty rounds are zero */
-    assert_int_equal(report_metrics(db, run_main, 3, &m, &n, err, sizeof(err)), RSA_OK);
-    assert_int_equal(n, 4);
-    assert_near(m[0].mean_acc, 0.375);
-    assert_int_equal(m[2].round, 2);
-    assert_int_equal(m[2].groups, 0);
-    assert_int_equal(m[2].traces, 0);
-    assert_near(m[3].mean_acc, 0.0);
-    free(m);
-
-    /* fewer rounds than stored: later traces are ignored */
-    assert_int_equal(report_metrics(db, run_main, 0, &m, &n, err, sizeof(err)), RSA_OK);
-    assert_int_equal(n, 1);
-    assert_int_equal(m[0].traces, 8);
-    assert_near(m[0].mean_acc, 0.375);
-    free(m);
+    if (analysis_run(db, name, a, err, sizeof(err)) != RSA_OK)
+        fail_msg("analysis_run(%s): %s", name, err);
 }
 
-static void test_metrics_repeats_are_groups(void **state)
+static char *render(const struct run_analysis *runs, int n, const struct budget_cmp *b, enum report_format fmt)
 {
-    (void)state;
-    struct round_metrics *m = NULL;
-    int n = 0;
-    char err[256] = "";
-    assert_int_equal(report_metrics(db, run_rep, 0, &m, &n, err, sizeof(err)), RSA_OK);
-    assert_int_equal(n, 1);
-    assert_int_equal(m[0].groups, 2);
-    assert_int_equal(m[0].traces, 8);
-    assert_near(m[0].mean_acc, 0.5);
-    assert_near(m[0].pass_at_n, 0.5);
-    assert_near(m[0].maj_at_n, 0.5);
-    free(m);
-}
-
-/* ===== reports ===== */
-
-static char *capture_report(const char *name, enum report_format fmt, enum rsa_err want)
-{
-    char *text = NULL;
+    char *text = NULL, err[256] = "";
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
     assert_non_null(f);
-    char err[256] = "";
+    enum rsa_err rc = report_render(runs, n, b, fmt, f, err, sizeof(err));
+    fclose(f);
+    if (rc != RSA_OK)
+        fail_msg("report_render: %s", err);
+    return text;
+}
+
+static char *capture_report(const char *name, enum report_format fmt, enum rsa_err want)
+{
+    char *text = NULL, err[256] = "";
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    assert_non_null(f);
     enum rsa_err rc = report_write(db, name, fmt, f, err, sizeof(err));
     fclose(f);
     if (rc != want)
@@ -274,134 +238,391 @@ static char *capture_report(const char *name, enum report_format fmt, enum rsa_e
     return text;
 }
 
-static double num(const cJSON *o, const char *key)
+static const cJSON *get(const cJSON *o, const char *key)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (v == NULL)
+        fail_msg("no \"%s\"", key);
+    return v;
+}
+
+static double num(const cJSON *o, const char *key)
+{
+    const cJSON *v = get(o, key);
     if (!cJSON_IsNumber(v))
         fail_msg("\"%s\" is not a number", key);
     return v->valuedouble;
 }
 
-static void test_report_json(void **state)
+static double item(const cJSON *arr, int i)
+{
+    const cJSON *v = cJSON_GetArrayItem(arr, i);
+    if (!cJSON_IsNumber(v))
+        fail_msg("item %d is not a number", i);
+    return v->valuedouble;
+}
+
+static int starts_with(const char *s, const char *prefix)
+{
+    return s != NULL && strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+static int count_lines(const char *s)
+{
+    int n = 0;
+    for (; *s; s++)
+        n += *s == '\n';
+    return n;
+}
+
+static int count_fields(const char *line)
+{
+    int f = 1;
+    for (; *line && *line != '\n'; line++)
+        f += *line == ',';
+    return f;
+}
+
+static const char *line_at(const char *s, int i)
+{
+    while (i-- > 0 && s != NULL) {
+        s = strchr(s, '\n');
+        s = s ? s + 1 : NULL;
+    }
+    return s;
+}
+
+/* ===== tests ===== */
+
+static void test_parse_format(void **state)
 {
     (void)state;
-    char *text = capture_report("rpt", REPORT_JSON, RSA_OK);
+    enum report_format f = REPORT_TEXT;
+    assert_int_equal(report_parse_format("json", &f), 0);
+    assert_int_equal(f, REPORT_JSON);
+    assert_int_equal(report_parse_format("csv", &f), 0);
+    assert_int_equal(f, REPORT_CSV);
+    assert_int_equal(report_parse_format("svg", &f), 0);
+    assert_int_equal(f, REPORT_SVG);
+    assert_int_equal(report_parse_format("html", &f), 0);
+    assert_int_equal(f, REPORT_HTML);
+    assert_int_equal(report_parse_format("text", &f), 0);
+    assert_int_equal(f, REPORT_TEXT);
+    assert_int_equal(report_parse_format("JSON", &f), -1);
+    assert_int_equal(report_parse_format("", &f), -1);
+    assert_int_equal(report_parse_format(NULL, &f), -1);
+}
+
+static void test_json_single(void **state)
+{
+    (void)state;
+    char *text = capture_report("rsa", REPORT_JSON, RSA_OK);
     cJSON *o = cJSON_Parse(text);
     assert_non_null(o);
-    const cJSON *run = cJSON_GetObjectItemCaseSensitive(o, "run");
-    assert_true(cJSON_IsString(run));
-    assert_string_equal(run->valuestring, "rpt");
-    assert_string_equal(cJSON_GetObjectItemCaseSensitive(o, "status")->valuestring, "complete");
-    assert_string_equal(cJSON_GetObjectItemCaseSensitive(o, "tail_method")->valuestring, "chars:4");
-    assert_near(num(o, "population"), 4);
+    assert_string_equal(get(o, "run")->valuestring, "rsa");
+    assert_string_equal(get(o, "status")->valuestring, "complete");
+    assert_string_equal(get(o, "grader")->valuestring, "testgrader/9");
+    assert_string_equal(get(o, "tie_rule")->valuestring, METRICS_TIE_RULE);
+    assert_string_equal(get(o, "tail_method")->valuestring, "tokens:server");
+    assert_near(num(get(o, "bootstrap"), "B"), 2000);
+    assert_near(num(get(o, "bootstrap"), "seed"), 20250926);
+    assert_near(num(o, "population"), 3);
     assert_near(num(o, "subset"), 2);
     assert_near(num(o, "aggregation_rounds"), 1);
     assert_near(num(o, "stages"), 2);
-    const cJSON *rounds = cJSON_GetObjectItemCaseSensitive(o, "rounds");
-    assert_true(cJSON_IsArray(rounds));
+    assert_near(num(o, "repeats"), 2);
+    const cJSON *rounds = get(o, "rounds");
     assert_int_equal(cJSON_GetArraySize(rounds), 2);
     const cJSON *r0 = cJSON_GetArrayItem(rounds, 0), *r1 = cJSON_GetArrayItem(rounds, 1);
     assert_near(num(r0, "round"), 0);
-    assert_near(num(r0, "mean_acc"), 0.375);
-    assert_near(num(r0, "pass_at_n"), 1.0);
-    assert_near(num(r0, "maj_at_n"), 1.0);
-    assert_near(num(r0, "traces"), 8);
-    assert_near(num(r0, "groups"), 2);
+    assert_near(num(r0, "mean_acc"), 1.0 / 3);
+    assert_near(item(get(r0, "mean_acc_ci"), 0), 1.0 / 6);
+    assert_near(item(get(r0, "mean_acc_ci"), 1), 0.5);
+    assert_near(num(r0, "pass_at_n"), 0.75);
+    assert_near(num(r0, "maj_at_n"), 0.5);
+    const cJSON *pk = get(r0, "pass_at_k"), *mk = get(r0, "maj_at_k");
+    assert_int_equal(cJSON_GetArraySize(pk), 3);
+    assert_near(item(pk, 0), 1.0 / 3);
+    assert_near(item(pk, 1), 7.0 / 12);
+    assert_near(item(mk, 1), 7.0 / 12);
+    assert_near(item(mk, 2), 0.5);
+    assert_near(num(r0, "decode_tokens"), 5630);
+    assert_near(num(r0, "prefill_tokens"), 110);
+    assert_near(num(r0, "cumulative_decode_tokens"), 5630);
+    assert_near(num(r0, "cumulative_decode_per_problem"), 1407.5);
+    assert_near(num(get(r0, "length"), "median"), 500);
+    assert_near(num(get(r0, "length"), "q25"), 160);
+    assert_near(num(r0, "finish_stop"), 10);
+    assert_near(num(r0, "finish_length"), 2);
     assert_near(num(r0, "no_answer"), 2);
-    double d0 = 100 + 101 + 102 + 103 + 1100 + 1101 + 1102 + 1103;
-    double d1 = 110 + 111 + 112 + 113 + 1110 + 1111 + 1112;
-    assert_near(num(r0, "decode_tokens"), d0);
-    assert_near(num(r0, "cumulative_decode_tokens"), d0);
-    assert_near(num(r1, "mean_acc"), 0.125);
-    assert_near(num(r1, "pass_at_n"), 0.5);
-    assert_near(num(r1, "maj_at_n"), 0.0);
-    assert_near(num(r1, "decode_tokens"), d1);
-    assert_near(num(r1, "cumulative_decode_tokens"), d0 + d1);
-    assert_near(num(r1, "prefill_tokens"), 4400);
-    assert_near(num(r1, "finish_other"), 2);
+    assert_near(num(r0, "unparseable"), 1);
+    assert_near(num(r1, "mean_acc"), 7.0 / 12);
+    assert_near(num(r1, "pass_at_n"), 1);
+    assert_near(num(r1, "maj_at_n"), 0.75);
+    assert_near(num(r1, "decode_tokens"), 2130);
+    assert_near(num(r1, "cumulative_decode_tokens"), 7760);
+    assert_near(num(r1, "cumulative_prefill_tokens"), 1310);
+    assert_near(num(r1, "graded"), 11);
+    /* the heat map: per problem, one mean_acc per round */
+    const cJSON *probs = get(o, "problems");
+    assert_int_equal(cJSON_GetArraySize(probs), 2);
+    const cJSON *pa = cJSON_GetArrayItem(probs, 0), *pb = cJSON_GetArrayItem(probs, 1);
+    assert_string_equal(get(pa, "id")->valuestring, "prob-A");
+    assert_near(item(get(pa, "mean_acc"), 0), 0.5);
+    assert_near(item(get(pa, "mean_acc"), 1), 2.0 / 3);
+    assert_near(item(get(pb, "mean_acc"), 0), 1.0 / 6);
+    assert_near(item(get(pb, "cumulative_decode_per_repeat"), 1), 3300);
     cJSON_Delete(o);
     free(text);
 
-    /* NULL: the newest run, which is "rpt" */
+    /* NULL: the newest run */
     text = capture_report(NULL, REPORT_JSON, RSA_OK);
     o = cJSON_Parse(text);
     assert_non_null(o);
-    assert_string_equal(cJSON_GetObjectItemCaseSensitive(o, "run")->valuestring, "rpt");
+    assert_string_equal(get(o, "run")->valuestring, "rsa");
+    cJSON_Delete(o);
+    free(text);
+
+    /* unknown lengths are null, not NaN */
+    text = capture_report("nolen", REPORT_JSON, RSA_OK);
+    o = cJSON_Parse(text);
+    assert_non_null(o);
+    const cJSON *len = get(cJSON_GetArrayItem(get(o, "rounds"), 0), "length");
+    assert_true(cJSON_IsNull(get(len, "median")));
+    assert_true(cJSON_IsNull(get(len, "mean")));
     cJSON_Delete(o);
     free(text);
 }
 
-static void test_report_csv(void **state)
+static void test_json_several_with_budget(void **state)
 {
     (void)state;
-    char *text = capture_report("rpt", REPORT_CSV, RSA_OK);
-    int lines = 0;
-    for (const char *p = text; *p; p++)
-        lines += *p == '\n';
-    assert_int_equal(lines, 3); /* header + one row per round */
-    assert_true(strncmp(text, "run,round,mean_acc,pass_at_n,maj_at_n,decode_tokens,", 51) == 0);
-    char *row0 = strchr(text, '\n') + 1;
-    char *row1 = strchr(row0, '\n') + 1;
-    /* decode 406 + 4406 = 4812 and 446 + 3333 = 3779; prefill 150 + 240 and 2000 + 2400 */
-    assert_string_equal(row0, "rpt,0,0.375000,1.000000,1.000000,4812,390,4812,8,6,1,2\n"
-                                                      "rpt,1,0.125000,0.500000,0.000000,3779,4400,8591,8,5,1,1\n");
-    assert_string_equal(row1, "rpt,1,0.125000,0.500000,0.000000,3779,4400,8591,8,5,1,1\n");
-    /* every row has as many fields as the header */
-    char *header_end = strchr(text, '\n');
-    int fields = 1;
-    for (char *p = text; p < header_end; p++)
-        fields += *p == ',';
-    for (char *row = row0; *row; row = strchr(row, '\n') + 1) {
-        int f = 1;
-        for (char *p = row; *p != '\n'; p++)
-            f += *p == ',';
-        assert_int_equal(f, fields);
+    struct run_analysis runs[2];
+    analyse("rsa", &runs[0]);
+    analyse("base", &runs[1]);
+    struct budget_cmp b;
+    char err[256] = "";
+    assert_int_equal(analysis_budget(&runs[0], &runs[1], &b, err, sizeof(err)), RSA_OK);
+    char *text = render(runs, 2, &b, REPORT_JSON);
+    cJSON *o = cJSON_Parse(text);
+    assert_non_null(o);
+    const cJSON *arr = get(o, "runs");
+    assert_int_equal(cJSON_GetArraySize(arr), 2);
+    assert_string_equal(get(cJSON_GetArrayItem(arr, 0), "run")->valuestring, "rsa");
+    assert_string_equal(get(cJSON_GetArrayItem(arr, 1), "run")->valuestring, "base");
+    assert_int_equal(cJSON_GetArraySize(get(cJSON_GetArrayItem(arr, 1), "rounds")), 1);
+    const cJSON *bj = get(o, "budget");
+    assert_string_equal(get(bj, "rsa_run")->valuestring, "rsa");
+    assert_string_equal(get(bj, "baseline_run")->valuestring, "base");
+    assert_near(num(bj, "n_common"), 2);
+    assert_near(num(bj, "baseline_tokens_per_sample"), 500);
+    const cJSON *pts = get(bj, "points");
+    assert_int_equal(cJSON_GetArraySize(pts), 2);
+    const cJSON *p0 = cJSON_GetArrayItem(pts, 0), *p1 = cJSON_GetArrayItem(pts, 1);
+    assert_near(num(p0, "k"), 3);
+    assert_near(num(p1, "k"), 4);
+    assert_true(cJSON_IsFalse(get(p1, "capped")));
+    assert_near(num(p0, "tokens"), 1407.5);
+    assert_near(num(get(p0, "pass1"), "diff"), -1.0 / 24);
+    assert_near(num(get(p0, "pass_k"), "baseline"), 0.875);
+    assert_near(num(get(p1, "pass1"), "p_le0"), 0);
+    assert_near(item(get(get(p1, "maj_k"), "diff_ci"), 1), 0.5);
+    const cJSON *cv = get(bj, "baseline_curve");
+    assert_int_equal(cJSON_GetArraySize(get(cv, "maj_at_k")), 4);
+    assert_near(item(get(cv, "tokens"), 3), 2000);
+    assert_near(item(get(cv, "maj_at_k"), 1), 5.0 / 12);
+    cJSON_Delete(o);
+    free(text);
+
+    /* several runs, no budget: no "budget" key */
+    text = render(runs, 2, NULL, REPORT_JSON);
+    o = cJSON_Parse(text);
+    assert_non_null(o);
+    assert_null(cJSON_GetObjectItemCaseSensitive(o, "budget"));
+    cJSON_Delete(o);
+    free(text);
+    analysis_budget_free(&b);
+    analysis_free(&runs[0]);
+    analysis_free(&runs[1]);
+}
+
+static void test_csv(void **state)
+{
+    (void)state;
+    char *text = capture_report("rsa", REPORT_CSV, RSA_OK);
+    assert_int_equal(count_lines(text), 3); /* header + one line per round */
+    assert_true(starts_with(text, "run,round,mean_acc,pass_at_n,maj_at_n,decode_tokens,prefill_tokens,"));
+    int fields = count_fields(text);
+    assert_int_equal(count_fields(line_at(text, 1)), fields);
+    assert_int_equal(count_fields(line_at(text, 2)), fields);
+    /* derived in test_analysis.c: round 0 and round 1, every column */
+    assert_string_equal(line_at(text, 1),
+                        "rsa,0,0.333333,0.750000,0.500000,5630,110,5630,110,0.166667,0.500000,0.500000,1.000000,"
+                        "0.500000,0.500000,1407.50,1407.50,27.50,27.50,4,12,12,10,2,0,2,1,2,511.82,160.00,500.00,"
+                        "850.00,3,2,1,64,512,2\n"
+                        "rsa,1,0.583333,1.000000,0.750000,2130,1200,7760,1310,0.500000,0.666667,1.000000,1.000000,"
+                        "0.500000,1.000000,532.50,1940.00,300.00,327.50,4,12,11,11,0,1,0,0,0,193.64,55.00,60.00,"
+                        "350.00,3,2,1,64,512,2\n");
+    free(text);
+
+    /* several runs: one line per run and round */
+    struct run_analysis runs[2];
+    analyse("rsa", &runs[0]);
+    analyse("base", &runs[1]);
+    text = render(runs, 2, NULL, REPORT_CSV);
+    assert_int_equal(count_lines(text), 4);
+    assert_true(starts_with(line_at(text, 1), "rsa,0,"));
+    assert_true(starts_with(line_at(text, 2), "rsa,1,"));
+    assert_true(starts_with(line_at(text, 3), "base,0,0.583333,"));
+    free(text);
+
+    /* with a budget: one line per RSA round of budget points */
+    struct budget_cmp b;
+    char err[256] = "";
+    assert_int_equal(analysis_budget(&runs[0], &runs[1], &b, err, sizeof(err)), RSA_OK);
+    text = render(runs, 2, &b, REPORT_CSV);
+    assert_int_equal(count_lines(text), 3);
+    assert_true(starts_with(text, "rsa_run,baseline_run,round,tokens_per_problem,k,raw_k,capped,"));
+    assert_int_equal(count_fields(line_at(text, 1)), count_fields(text));
+    assert_true(starts_with(line_at(text, 1), "rsa,base,0,1407.50,3,2.8150,0,2,0.333333,0.166667,0.500000,0.375000,"
+                                          "-0.041667,-0.083333,0.000000,1.000000,"));
+    assert_true(starts_with(line_at(text, 2), "rsa,base,1,1940.00,4,3.8800,0,2,0.583333,"));
+    free(text);
+    analysis_budget_free(&b);
+    analysis_free(&runs[0]);
+    analysis_free(&runs[1]);
+
+    /* unknown lengths are empty fields */
+    text = capture_report("nolen", REPORT_CSV, RSA_OK);
+    assert_non_null(strstr(line_at(text, 1), ",,,,1,2,0,64,512,1\n"));
+    free(text);
+}
+
+static void test_text(void **state)
+{
+    (void)state;
+    char *text = capture_report("rsa", REPORT_TEXT, RSA_OK);
+    assert_non_null(strstr(text, "run rsa (complete): N=3 C=2 T_agg=1 (stages 2) tau=64 beta=512 repeats=2 seed=7"));
+    assert_non_null(strstr(text, "grader testgrader/9"));
+    assert_non_null(strstr(text, "B=2000, seed=20250926"));
+    assert_non_null(strstr(text, METRICS_TIE_RULE));
+    /* round rows: mean_acc [CI], pass@3, maj@3, cumulative decode per problem, totals */
+    assert_non_null(strstr(text, "pass@3"));
+    assert_non_null(strstr(text, "0.3333  [0.1667, 0.5000]   0.7500   0.5000          1407.5           5630"));
+    assert_non_null(strstr(text, "0.5833  [0.5000, 0.6667]   1.0000   0.7500          1940.0           2130"));
+    /* pass@k / maj@k table and heat map */
+    assert_non_null(strstr(text, "    0    0.3333    0.5833    0.7500      0.3333    0.5833    0.5000\n"));
+    assert_non_null(strstr(text, "prob-B   0.1667  0.5000\n"));
+    free(text);
+
+    struct run_analysis runs[2];
+    analyse("rsa", &runs[0]);
+    analyse("base", &runs[1]);
+    struct budget_cmp b;
+    char err[256] = "";
+    assert_int_equal(analysis_budget(&runs[0], &runs[1], &b, err, sizeof(err)), RSA_OK);
+    text = render(runs, 2, &b, REPORT_TEXT);
+    assert_non_null(strstr(text, "comparison of 2 runs"));
+    assert_non_null(strstr(text, "run rsa (complete)"));
+    assert_non_null(strstr(text, "run base (complete): N=4 C=2 T_agg=0"));
+    assert_non_null(strstr(text, "mean_acc by round (columns: runs)"));
+    assert_non_null(strstr(text, "    1     0.5833          -\n")); /* base has no round 1 */
+    assert_non_null(strstr(text, "budget-matched comparison: RSA run rsa against plain-sampling baseline base"));
+    assert_non_null(strstr(text, "500.0 decode tokens per sample"));
+    assert_non_null(strstr(text, "    0        1407.5     3    0.3333"));
+    assert_non_null(strstr(text, "    1        1940.0     4    0.5833"));
+    free(text);
+    analysis_budget_free(&b);
+
+    /* capped points are starred */
+    struct budget_point pt = {.round = 0, .tokens = 10, .k = 2, .capped = 1};
+    b = (struct budget_cmp){.rsa_name = "r", .base_name = "b", .n_common = 1, .base_n = 2, .n_points = 1,
+                            .points = &pt};
+    text = render(runs, 1, &b, REPORT_TEXT);
+    assert_non_null(strstr(text, "     2* "));
+    free(text);
+    analysis_free(&runs[0]);
+    analysis_free(&runs[1]);
+}
+
+static void test_empty_run(void **state)
+{
+    (void)state;
+    char *text = capture_report("empty", REPORT_TEXT, RSA_OK);
+    assert_non_null(strstr(text, "no traces yet"));
+    free(text);
+    text = capture_report("empty", REPORT_JSON, RSA_OK);
+    cJSON *o = cJSON_Parse(text);
+    assert_non_null(o);
+    assert_int_equal(cJSON_GetArraySize(get(o, "rounds")), 0);
+    assert_string_equal(get(o, "grader")->valuestring, "none");
+    cJSON_Delete(o);
+    free(text);
+    text = capture_report("empty", REPORT_CSV, RSA_OK);
+    assert_int_equal(count_lines(text), 1);
+    free(text);
+}
+
+static void test_deterministic(void **state)
+{
+    (void)state;
+    struct run_analysis a1, a2;
+    analyse("rsa", &a1);
+    analyse("rsa", &a2);
+    for (int fmt = REPORT_TEXT; fmt <= REPORT_CSV; fmt++) {
+        char *x = render(&a1, 1, NULL, (enum report_format)fmt);
+        char *y = render(&a2, 1, NULL, (enum report_format)fmt);
+        assert_string_equal(x, y);
+        free(x);
+        free(y);
     }
-    free(text);
+    analysis_free(&a1);
+    analysis_free(&a2);
 }
 
-static void test_report_text(void **state)
+static void test_plots_delegated(void **state)
 {
     (void)state;
-    char *text = capture_report("rpt", REPORT_TEXT, RSA_OK);
-    assert_non_null(strstr(text, "run rpt (complete): N=4 C=2 T_agg=1"));
-    assert_non_null(strstr(text, "mean_acc"));
-    assert_non_null(strstr(text, "0.3750"));
-    assert_non_null(strstr(text, "0.1250"));
-    free(text);
+    char *svg = capture_report("rsa", REPORT_SVG, RSA_OK);
+    assert_non_null(svg);
+    assert_true(strlen(svg) > 0);
+    free(svg);
+    char *html = capture_report("rsa", REPORT_HTML, RSA_OK);
+    assert_true(strlen(html) > 0);
+    free(html);
 }
 
-static void test_report_not_found(void **state)
+static void test_not_found(void **state)
 {
     (void)state;
     char *text = capture_report("nope", REPORT_JSON, RSA_ERR_NOT_FOUND);
     assert_true(text == NULL || text[0] == '\0');
     free(text);
-
-    /* an empty database has no newest run */
     char path[512], err[256] = "";
     snprintf(path, sizeof(path), "%s/empty.db", tmpdir);
-    struct store *empty = NULL;
-    assert_int_equal(store_open(path, &empty, err, sizeof(err)), RSA_OK);
+    struct store *none = NULL;
+    assert_int_equal(store_open(path, &none, err, sizeof(err)), RSA_OK);
     FILE *f = tmpfile();
     assert_non_null(f);
-    assert_int_equal(report_write(empty, NULL, REPORT_TEXT, f, err, sizeof(err)), RSA_ERR_NOT_FOUND);
-    assert_int_equal(report_export(empty, NULL, f, err, sizeof(err)), RSA_ERR_NOT_FOUND);
+    assert_int_equal(report_write(none, NULL, REPORT_TEXT, f, err, sizeof(err)), RSA_ERR_NOT_FOUND);
+    assert_int_equal(report_export(none, NULL, f, err, sizeof(err)), RSA_ERR_NOT_FOUND);
     assert_int_equal(report_export(db, "nope", f, err, sizeof(err)), RSA_ERR_NOT_FOUND);
     assert_non_null(strstr(err, "nope"));
+    struct run_analysis a;
+    memset(&a, 0, sizeof(a));
+    assert_int_equal(report_render(&a, 0, NULL, REPORT_TEXT, f, err, sizeof(err)), RSA_ERR_USAGE);
     fclose(f);
-    store_close(empty);
+    store_close(none);
 }
 
 /* ===== export ===== */
 
 static char *capture_export(const char *name)
 {
-    char *text = NULL;
+    char *text = NULL, err[256] = "";
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
     assert_non_null(f);
-    char err[256] = "";
     enum rsa_err rc = report_export(db, name, f, err, sizeof(err));
     fclose(f);
     if (rc != RSA_OK)
@@ -412,80 +633,65 @@ static char *capture_export(const char *name)
 static void test_export(void **state)
 {
     (void)state;
-    char *text = capture_export("rpt");
-    static const char *const fields[] = {"problem", "round", "slot", "parents", "seed", "prompt", "text", "tail",
-                                         "tail_tokens", "completion_tokens", "prompt_tokens", "finish_reason",
-                                         "answer", "correct"};
+    char *text = capture_export("rsa");
+    static const char *const fields[] = {"problem", "repeat", "round", "slot", "parents", "seed", "prompt", "text",
+                                         "tail", "tail_tokens", "completion_tokens", "prompt_tokens",
+                                         "finish_reason", "answer", "correct", "status", "reason"};
     int n = 0, last_key = -1;
     char *save = NULL;
     for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save), n++) {
-        assert_true(n < N_ROWS);
+        assert_true(n < N_OF(rsa_rows));
         cJSON *o = cJSON_Parse(line);
         if (o == NULL)
             fail_msg("line %d is not JSON: %s", n + 1, line);
         for (size_t k = 0; k < sizeof(fields) / sizeof(fields[0]); k++)
             if (cJSON_GetObjectItemCaseSensitive(o, fields[k]) == NULL)
                 fail_msg("line %d lacks \"%s\": %s", n + 1, fields[k], line);
-        /* lines come ordered by problem, repeat, round, slot */
-        const char *pid = cJSON_GetObjectItemCaseSensitive(o, "problem")->valuestring;
+        const char *pid = get(o, "problem")->valuestring;
         int problem = strcmp(pid, "prob-A") == 0 ? 0 : strcmp(pid, "prob-B") == 0 ? 1 : -1;
         assert_true(problem >= 0);
-        int round = (int)num(o, "round"), slot = (int)num(o, "slot");
-        int key = problem * 100 + round * 10 + slot;
+        int repeat = (int)num(o, "repeat"), round = (int)num(o, "round"), slot = (int)num(o, "slot");
+        int key = problem * 1000 + repeat * 100 + round * 10 + slot; /* ordered by problem, repeat, round, slot */
         assert_true(key > last_key);
         last_key = key;
         const struct row *r = NULL;
-        for (int i = 0; i < N_ROWS; i++)
-            if (rows[i].problem == problem && rows[i].round == round && rows[i].slot == slot)
-                r = &rows[i];
+        for (int i = 0; i < N_OF(rsa_rows); i++)
+            if (rsa_rows[i].problem == problem && rsa_rows[i].repeat == repeat && rsa_rows[i].round == round &&
+                rsa_rows[i].slot == slot)
+                r = &rsa_rows[i];
         assert_non_null(r);
-        assert_near(num(o, "repeat"), 0);
-        assert_near(num(o, "seed"), 1000 + r->problem * 100 + r->round * 10 + r->slot);
-        const cJSON *par = cJSON_GetObjectItemCaseSensitive(o, "parents");
-        assert_true(cJSON_IsArray(par));
-        assert_int_equal(cJSON_GetArraySize(par), r->round > 0 ? 2 : 0);
-        if (r->round > 0) {
-            assert_near(cJSON_GetArrayItem(par, 0)->valuedouble, (r->slot + 1) % 4);
-            assert_near(cJSON_GetArrayItem(par, 1)->valuedouble, (r->slot + 3) % 4);
-        }
+        assert_string_equal(get(o, "prompt")->valuestring, "PROMPT"); /* completions API: the raw prompt */
         char want[64];
-        const cJSON *prompt = cJSON_GetObjectItemCaseSensitive(o, "prompt");
-        assert_true(cJSON_IsString(prompt)); /* completions API: the raw prompt */
-        snprintf(want, sizeof(want), "prompt %d/%d/%d", r->problem, r->round, r->slot);
-        assert_string_equal(prompt->valuestring, want);
-        snprintf(want, sizeof(want), "text %d/%d/%d", r->problem, r->round, r->slot);
-        assert_string_equal(cJSON_GetObjectItemCaseSensitive(o, "text")->valuestring, want);
-        assert_string_equal(cJSON_GetObjectItemCaseSensitive(o, "tail")->valuestring, "tail");
-        const cJSON *tt = cJSON_GetObjectItemCaseSensitive(o, "tail_tokens");
-        if (r->slot == 3)
-            assert_true(cJSON_IsNull(tt));
-        else
-            assert_near(tt->valuedouble, 16);
-        const cJSON *ct = cJSON_GetObjectItemCaseSensitive(o, "completion_tokens");
+        snprintf(want, sizeof(want), "text %d/%d/%d/%d", problem, repeat, round, slot);
+        assert_string_equal(get(o, "text")->valuestring, want);
+        assert_int_equal(cJSON_GetArraySize(get(o, "parents")), round > 0 ? 2 : 0);
+        const cJSON *ct = get(o, "completion_tokens");
         if (r->completion < 0)
             assert_true(cJSON_IsNull(ct));
         else
             assert_near(ct->valuedouble, r->completion);
-        const cJSON *pt = cJSON_GetObjectItemCaseSensitive(o, "prompt_tokens");
-        if (r->prompt < 0)
-            assert_true(cJSON_IsNull(pt));
-        else
-            assert_near(pt->valuedouble, r->prompt);
-        assert_string_equal(cJSON_GetObjectItemCaseSensitive(o, "finish_reason")->valuestring,
-                            r->finish ? r->finish : "");
-        const cJSON *ans = cJSON_GetObjectItemCaseSensitive(o, "answer");
+        const cJSON *ans = get(o, "answer");
         if (r->answer == NULL)
             assert_true(cJSON_IsNull(ans));
         else
             assert_string_equal(ans->valuestring, r->answer);
-        const cJSON *cor = cJSON_GetObjectItemCaseSensitive(o, "correct");
+        const cJSON *cor = get(o, "correct");
         if (r->correct < 0)
             assert_true(cJSON_IsNull(cor));
         else
             assert_true(cJSON_IsBool(cor) && cJSON_IsTrue(cor) == r->correct);
+        const cJSON *st = get(o, "status"), *rs = get(o, "reason");
+        if (r->status == NULL)
+            assert_true(cJSON_IsNull(st));
+        else
+            assert_string_equal(st->valuestring, r->status);
+        if (r->correct == 0)
+            assert_string_equal(rs->valuestring, "not equivalent");
+        else
+            assert_true(cJSON_IsNull(rs));
         cJSON_Delete(o);
     }
-    assert_int_equal(n, N_ROWS);
+    assert_int_equal(n, N_OF(rsa_rows));
     free(text);
 }
 
@@ -493,29 +699,27 @@ static void test_export_chat_prompt(void **state)
 {
     (void)state;
     char *text = capture_export("chatrun");
-    assert_non_null(text);
     size_t len = strlen(text);
     assert_true(len > 0 && text[len - 1] == '\n');
     assert_ptr_equal(strchr(text, '\n'), text + len - 1); /* one line */
     cJSON *o = cJSON_Parse(text);
     assert_non_null(o);
-    assert_string_equal(cJSON_GetObjectItemCaseSensitive(o, "problem")->valuestring, "chat-prob");
-    const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(o, "prompt");
+    assert_string_equal(get(o, "problem")->valuestring, "chat-prob");
+    const cJSON *msgs = get(o, "prompt");
     assert_true(cJSON_IsArray(msgs));
     assert_int_equal(cJSON_GetArraySize(msgs), 2);
-    const cJSON *m0 = cJSON_GetArrayItem(msgs, 0), *m1 = cJSON_GetArrayItem(msgs, 1);
-    assert_string_equal(cJSON_GetObjectItemCaseSensitive(m0, "role")->valuestring, "system");
-    assert_string_equal(cJSON_GetObjectItemCaseSensitive(m0, "content")->valuestring, "SYS");
-    assert_string_equal(cJSON_GetObjectItemCaseSensitive(m1, "role")->valuestring, "user");
-    assert_string_equal(cJSON_GetObjectItemCaseSensitive(m1, "content")->valuestring, "USER");
+    assert_string_equal(get(cJSON_GetArrayItem(msgs, 0), "role")->valuestring, "system");
+    assert_string_equal(get(cJSON_GetArrayItem(msgs, 0), "content")->valuestring, "SYS");
+    assert_string_equal(get(cJSON_GetArrayItem(msgs, 1), "role")->valuestring, "user");
+    assert_string_equal(get(cJSON_GetArrayItem(msgs, 1), "content")->valuestring, "USER");
     cJSON_Delete(o);
     free(text);
 
     /* a run without problems rows exports "?" as the id rather than failing */
-    text = capture_export("rep");
+    text = capture_export("nolen");
     o = cJSON_Parse(text);
     assert_non_null(o);
-    assert_string_equal(cJSON_GetObjectItemCaseSensitive(o, "problem")->valuestring, "?");
+    assert_string_equal(get(o, "problem")->valuestring, "?");
     cJSON_Delete(o);
     free(text);
 }
@@ -523,12 +727,15 @@ static void test_export_chat_prompt(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_metrics),
-        cmocka_unit_test(test_metrics_repeats_are_groups),
-        cmocka_unit_test(test_report_json),
-        cmocka_unit_test(test_report_csv),
-        cmocka_unit_test(test_report_text),
-        cmocka_unit_test(test_report_not_found),
+        cmocka_unit_test(test_parse_format),
+        cmocka_unit_test(test_json_single),
+        cmocka_unit_test(test_json_several_with_budget),
+        cmocka_unit_test(test_csv),
+        cmocka_unit_test(test_text),
+        cmocka_unit_test(test_empty_run),
+        cmocka_unit_test(test_deterministic),
+        cmocka_unit_test(test_plots_delegated),
+        cmocka_unit_test(test_not_found),
         cmocka_unit_test(test_export),
         cmocka_unit_test(test_export_chat_prompt),
     };

@@ -1,0 +1,182 @@
+/*
+ * cli_report.c: `rsa report`, `rsa export` and `rsa compare`: read runs from a
+ * database, analyse them (analysis.h) and write them (report.h).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis.h"
+#include "cli.h"
+#include "report.h"
+#include "util.h"
+
+#define CLI_MAX_RUNS 64
+
+/* open --out (or stdout) */
+static FILE *open_out(const struct cli_args *a, char *err, size_t errlen)
+{
+    if (a->out == NULL)
+        return stdout;
+    FILE *f = fopen(a->out, "w");
+    if (f == NULL)
+        util_errf(err, errlen, "%s: cannot write", a->out);
+    return f;
+}
+
+static enum rsa_err close_out(const struct cli_args *a, FILE *f, enum rsa_err rc, char *err, size_t errlen)
+{
+    if (f == stdout) {
+        if (fflush(f) != 0 && rc == RSA_OK) {
+            util_errf(err, errlen, "stdout: write failed");
+            return RSA_ERR_IO;
+        }
+        return rc;
+    }
+    if (fclose(f) != 0 && rc == RSA_OK) {
+        util_errf(err, errlen, "%s: write failed", a->out);
+        return RSA_ERR_IO;
+    }
+    return rc;
+}
+
+static int parse_format(const struct cli_args *a, enum report_format *fmt)
+{
+    *fmt = REPORT_TEXT;
+    if (a->format != NULL && report_parse_format(a->format, fmt) != 0) {
+        cli_fail(RSA_ERR_USAGE, "--format must be text, json, csv, svg or html");
+        return 2;
+    }
+    return 0;
+}
+
+/* analyse the baseline run and compare `rsa` against it */
+static enum rsa_err budget_against(struct store *st, const char *base_name, const struct run_analysis *rsa,
+                                   struct run_analysis *base, struct budget_cmp *b, char *err, size_t errlen)
+{
+    enum rsa_err rc = analysis_run(st, base_name, base, err, errlen);
+    if (rc != RSA_OK)
+        return rc;
+    return analysis_budget(rsa, base, b, err, errlen);
+}
+
+int cli_report(const struct cli_args *a, int export)
+{
+    char err[1024] = "";
+    struct store *st = NULL;
+    enum report_format fmt;
+    if (a->config != NULL)
+        return cli_fail(RSA_ERR_USAGE, "unexpected argument (use --db and --run)");
+    if (export && a->run == NULL)
+        return cli_fail(RSA_ERR_USAGE, "export needs --run NAME");
+    if (!export && parse_format(a, &fmt) != 0)
+        return 2;
+    int code = cli_open_db(a->db, &st, err, sizeof(err));
+    if (code != 0) {
+        fprintf(stderr, "rsa: %s\n", err);
+        return code;
+    }
+    struct run_analysis run = {0}, base = {0};
+    struct budget_cmp b = {0};
+    int have_run = 0, have_base = 0, have_b = 0;
+    enum rsa_err rc = RSA_OK;
+    if (!export) {
+        rc = analysis_run(st, a->run, &run, err, sizeof(err));
+        have_run = rc == RSA_OK;
+        if (rc == RSA_OK && a->baseline != NULL) {
+            rc = budget_against(st, a->baseline, &run, &base, &b, err, sizeof(err));
+            have_base = base.name != NULL;
+            have_b = rc == RSA_OK;
+        }
+    }
+    FILE *out = NULL;
+    if (rc == RSA_OK && (out = open_out(a, err, sizeof(err))) == NULL)
+        rc = RSA_ERR_IO;
+    if (rc == RSA_OK) {
+        rc = export ? report_export(st, a->run, out, err, sizeof(err))
+                    : report_render(&run, 1, have_b ? &b : NULL, fmt, out, err, sizeof(err));
+        rc = close_out(a, out, rc, err, sizeof(err));
+    }
+    if (have_b)
+        analysis_budget_free(&b);
+    if (have_base)
+        analysis_free(&base);
+    if (have_run)
+        analysis_free(&run);
+    store_close(st);
+    return rc == RSA_OK ? 0 : cli_fail(rc, err);
+}
+
+int cli_compare(const struct cli_args *a)
+{
+    char err[1024] = "";
+    struct store *st = NULL;
+    enum report_format fmt;
+    if (a->config != NULL)
+        return cli_fail(RSA_ERR_USAGE, "unexpected argument (use --db and --runs a,b,...)");
+    if (a->runs == NULL)
+        return cli_fail(RSA_ERR_USAGE, "compare needs --runs NAME,NAME,...");
+    if (parse_format(a, &fmt) != 0)
+        return 2;
+    char *list = util_strdup(a->runs);
+    if (list == NULL)
+        return cli_fail(RSA_ERR_NOMEM, NULL);
+    const char *names[CLI_MAX_RUNS];
+    int n = 0;
+    for (char *save = NULL, *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        while (*tok == ' ')
+            tok++;
+        if (*tok == '\0')
+            continue;
+        if (n == CLI_MAX_RUNS) {
+            free(list);
+            return cli_fail(RSA_ERR_USAGE, "--runs: at most 64 runs");
+        }
+        names[n++] = tok;
+    }
+    if (n == 0) {
+        free(list);
+        return cli_fail(RSA_ERR_USAGE, "--runs: no run names given");
+    }
+    int code = cli_open_db(a->db, &st, err, sizeof(err));
+    if (code != 0) {
+        free(list);
+        fprintf(stderr, "rsa: %s\n", err);
+        return code;
+    }
+    struct run_analysis *runs = calloc((size_t)n, sizeof(*runs));
+    struct run_analysis base = {0};
+    struct budget_cmp b = {0};
+    int done = 0, have_base = 0, have_b = 0;
+    enum rsa_err rc = runs ? RSA_OK : RSA_ERR_NOMEM;
+    for (; rc == RSA_OK && done < n; done++)
+        if ((rc = analysis_run(st, names[done], &runs[done], err, sizeof(err))) != RSA_OK)
+            break;
+    if (rc == RSA_OK && a->baseline != NULL) {
+        /* the budget comparison is made for the deepest run (its rounds hold the shallower curves too) */
+        int deepest = 0;
+        for (int i = 1; i < n; i++)
+            if (runs[i].n_rounds > runs[deepest].n_rounds)
+                deepest = i;
+        rc = budget_against(st, a->baseline, &runs[deepest], &base, &b, err, sizeof(err));
+        have_base = base.name != NULL;
+        have_b = rc == RSA_OK;
+    }
+    FILE *out = NULL;
+    if (rc == RSA_OK && (out = open_out(a, err, sizeof(err))) == NULL)
+        rc = RSA_ERR_IO;
+    if (rc == RSA_OK) {
+        rc = report_render(runs, n, have_b ? &b : NULL, fmt, out, err, sizeof(err));
+        rc = close_out(a, out, rc, err, sizeof(err));
+    }
+    if (have_b)
+        analysis_budget_free(&b);
+    if (have_base)
+        analysis_free(&base);
+    for (int i = 0; runs && i < done; i++)
+        analysis_free(&runs[i]);
+    free(runs);
+    free(list);
+    store_close(st);
+    return rc == RSA_OK ? 0 : cli_fail(rc, err);
+}
