@@ -1,20 +1,54 @@
 /*
- * grade.h: answer checking (grader "rsa-math").
+ * grade.h: answer checking (grader "rsa-math"). Extraction lives here (grade.c), the
+ * LaTeX-math parser and the equivalence test in latex.h/latex.c.
  *
- * Extraction takes the content of the last \boxed{...} / \fbox{...} with brace
- * matching (nested braces, inner boxes, `\boxed 5`), optionally only after a marker
- * such as "</think>". When the gold answer is a list (a top-level comma), all boxes of
- * the last line that holds a box are joined with ", ". With no box and strict = 0 the
- * documented fallback is the last number in the text.
+ * Extraction (grade_extract):
+ *   - Only the text after the LAST occurrence of opts->after counts; when the marker is
+ *     absent there is no answer at all (no box, no fallback).
+ *   - Boxes are \boxed{...} and \fbox{...} (white space before { allowed) with brace
+ *     matching (escaped \{ \} do not count), and `\boxed 5` (one token up to white space
+ *     or $). Found in one linear pass, so 1 MB texts and 100k nested braces are cheap.
+ *   - The answer is the content of the last valid box that is not inside another valid
+ *     box; inner box wrappers are removed (\boxed{\boxed{5}} -> 5, \boxed{x=\boxed{5}} ->
+ *     x=5); content is trimmed. Unclosed or empty boxes are skipped (an earlier valid box
+ *     is used); with no valid box there is no answer.
+ *   - list = 1 (the gold is a list): all valid boxes that start on the line of the last
+ *     one, joined with ", " (a single box may itself hold "1, 2").
+ *   - Fallback, only when strict = 0 and the text has no \boxed/\fbox command at all:
+ *     the last number, [-]d+[,ddd]*[.d+][/d+]: the minus counts when the character before
+ *     it is not a letter, digit or closing bracket; thousands commas need 1-3 digits
+ *     before the first and exactly 3 after each, and are removed ("1,000" -> "1000").
  *
- * Equivalence parses both sides as a LaTeX-math subset (integers of any size, decimals,
- * \frac/\dfrac/\tfrac, \sqrt[n]{}, powers, \cdot/\times, implicit products, factorials,
- * \binom, \pi, e, i, trig/log/exp, \pm, percent, degrees, \text{} units, \left/\right,
- * thousands separators, `x = ...`, tuples, sets, intervals, lists). It is exact (GMP
- * rationals) when both sides are rational, and otherwise a seeded multi-point numeric
- * test with a relative tolerance. Unparseable input is "incorrect, unparseable" with a
- * reason; sizes, exponents and recursion depth are capped so every call is bounded in
- * time and memory.
+ * Lists (grade_gold_is_list): a comma outside () [] {} \{\} that is not a thousands
+ * separator (1,000 and 1,000,000 are numbers).
+ *
+ * Equivalence (grade_equiv, grade_compare; grammar in latex.h):
+ *   - Identical after grade_normalize (and non-empty): correct, whatever the parser says.
+ *   - Both sides are parsed; thousands separators `1,000` / `1 000` are accepted only when
+ *     neither side is a list (`1{,}000` and `1\,000` always).
+ *   - Rational values are compared exactly (GMP): 0.5 = \frac12, 1.0 = 1, 033 = 33,
+ *     0.\overline{3} = 1/3, 2^{25}\cdot 26! exactly. 0.333333333 != 1/3.
+ *   - Otherwise numerically in complex long double, at 1 point without free variables and
+ *     at 4 deterministic points with them (values from a hash of the variable's name, |v| in
+ *     [0.5, 2.5), random signs after the first point): equal when |a-b| <= 1e-10 max(|a|,|b|)
+ *     or |a-b| <= 1e-12 at every point where both are finite (an undefined value on one side
+ *     only is a difference). So 2\sqrt2 = \sqrt8, x^2+2x+1 = (x+1)^2, \pi = 3.14159265358979
+ *     (within 1e-10), but \sqrt{x^2} != x.
+ *   - Percent: `\%` (and `percent`) is dropped, as MATH's normaliser and math-verify do:
+ *     50\% = 50, 50\% != 0.5. Degrees: `^\circ` is dropped (90^\circ = 90) except inside a
+ *     trig function, where it converts to radians (\sin 30^\circ = 1/2). Units in \text{}
+ *     and plain unit words are dropped. A text answer compares as lower-case letters and
+ *     digits (\text{Evelyn} = Evelyn).
+ *   - Tuples are ordered; sets, top-level lists (HMMT "all values") and \cup unions are
+ *     unordered with set semantics; a lone value equals a one-element set or list; a value
+ *     with \pm is the set of its two values; intervals need matching ends (open/closed ends
+ *     are ignored at infinity); (a, b) equals the open interval (a, b); `x = ...`, `x \in
+ *     ...` compare their right side.
+ *   - Caps (a "too large"/"too long"/"too deep" reason, never a crash, bounded time and
+ *     memory): 64 KiB per answer, nesting depth 200, exact values over 131072 bits
+ *     (huge towers such as 10^{10^{10}} still equal themselves and the same base and
+ *     exponent written differently), n! for n > 5000, 256 elements per set or list.
+ *   - Deterministic: no global state, fixed evaluation points.
  */
 #ifndef RSA_GRADE_H
 #define RSA_GRADE_H
@@ -56,6 +90,12 @@ int grade_gold_is_list(const char *gold);
    0 otherwise, with a one-line reason in reason[reasonlen] when non-NULL. NULL-safe (0).
    Deterministic: any random evaluation points come from a fixed seed. */
 int grade_equiv(const char *gold, const char *pred, char *reason, size_t reasonlen);
+
+/* grade_compare: grade_equiv with the verdict's status: GRADE_CORRECT, GRADE_WRONG,
+   GRADE_NO_ANSWER (pred NULL or blank), GRADE_UNPARSEABLE (pred outside the subset or
+   over the size caps) or GRADE_BAD_GOLD (gold outside the subset and not identical to
+   pred after grade_normalize). reason as for grade_equiv ("" when correct). */
+enum grade_status grade_compare(const char *gold, const char *pred, char *reason, size_t reasonlen);
 
 /* grade_check: extract from response (using gold to decide list extraction) and compare. */
 void grade_check(const char *gold, const char *response, const struct grade_opts *o, struct grade_result *r);

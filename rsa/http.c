@@ -1191,7 +1191,7 @@ enum rsa_err http_parse_response(enum http_api api, int stream, const char *thin
 }
 
 static enum rsa_err http_tokenize_at(struct http_backend *hb, long ep, const char *text,
-                                     int32_t **ids, size_t *n, char *err, size_t errlen)
+                                     int32_t **ids, size_t *n, long *ep_used, char *err, size_t errlen)
 {
     *ids = NULL;
     *n = 0;
@@ -1221,6 +1221,8 @@ static enum rsa_err http_tokenize_at(struct http_backend *hb, long ep, const cha
     }
     *ids = out.ids;
     *n = out.n;
+    if (ep_used != NULL)
+        *ep_used = (long)job.ep;
     return RSA_OK;
 }
 
@@ -1265,16 +1267,27 @@ static enum rsa_err http_detokenize_at(struct http_backend *hb, long ep, const i
     return RSA_OK;
 }
 
+/* Token ids are only meaningful to the server that made them (a fleet may mix tokenizer
+   versions, and test servers number tokens as they meet them), so a thread detokenizes on
+   the endpoint of its last tokenize: tail_cut tokenizes and then detokenizes on one thread. */
+static _Thread_local struct http_backend *tok_backend;
+static _Thread_local long tok_ep = -1;
+
 static enum rsa_err http_tokenize(struct backend *b, const char *text, int32_t **ids, size_t *n,
                                   char *err, size_t errlen)
 {
-    return http_tokenize_at((struct http_backend *)b, -1, text, ids, n, err, errlen);
+    long ep = -1;
+    enum rsa_err e = http_tokenize_at((struct http_backend *)b, -1, text, ids, n, &ep, err, errlen);
+    tok_backend = e == RSA_OK ? (struct http_backend *)b : NULL;
+    tok_ep = e == RSA_OK ? ep : -1;
+    return e;
 }
 
 static enum rsa_err http_detokenize(struct backend *b, const int32_t *ids, size_t n, char **text,
                                     char *err, size_t errlen)
 {
-    return http_detokenize_at((struct http_backend *)b, -1, ids, n, text, err, errlen);
+    long ep = tok_backend == (struct http_backend *)b ? tok_ep : -1;
+    return http_detokenize_at((struct http_backend *)b, ep, ids, n, text, err, errlen);
 }
 
 int http_probe_tokenize(struct backend *b, char *err, size_t errlen)
@@ -1289,7 +1302,7 @@ int http_probe_tokenize(struct backend *b, char *err, size_t errlen)
         char why[HTTP_MSG + 64];
         int32_t *ids = NULL;
         size_t n = 0;
-        enum rsa_err e = http_tokenize_at(hb, (long)i, probe, &ids, &n, why, sizeof(why));
+        enum rsa_err e = http_tokenize_at(hb, (long)i, probe, &ids, &n, NULL, why, sizeof(why));
         if (e != RSA_OK) {
             util_errf(err, errlen, "tokenizer endpoints unavailable: %s", why);
             return 0;

@@ -671,7 +671,7 @@ static int cmd_sweep(struct cli_args *a)
             if (pass == 0) {
                 /* validate: the config of every point must load */
                 if ((rc = config_load(a->config, pa.sets, pa.nsets, &cfg, err, sizeof(err))) != RSA_OK) {
-                    char msg[1300];
+                    char msg[1700];
                     snprintf(msg, sizeof(msg), "grid point %s: %s", name, err);
                     status = cli_fail(rc, msg);
                     break;
