@@ -79,17 +79,22 @@ struct lex {
 
 static void lex_fail(struct lex *lx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* first_error: record the first error only (*bad set, message formatted into err). */
+static void first_error(int *bad, char *err, size_t errlen, const char *fmt, va_list ap)
+{
+    if (*bad)
+        return;
+    *bad = 1;
+    if (err != NULL && errlen > 0)
+        vsnprintf(err, errlen, fmt, ap);
+}
+
 static void lex_fail(struct lex *lx, const char *fmt, ...)
 {
-    if (lx->bad)
-        return;
-    lx->bad = 1;
-    if (lx->err != NULL && lx->errlen > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(lx->err, lx->errlen, fmt, ap);
-        va_end(ap);
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    first_error(&lx->bad, lx->err, lx->errlen, fmt, ap);
+    va_end(ap);
 }
 
 static struct tok *lex_push(struct lex *lx, int k, int pos, int end)
@@ -796,15 +801,10 @@ static void perr(struct parser *ps, const char *fmt, ...) __attribute__((format(
 
 static void perr(struct parser *ps, const char *fmt, ...)
 {
-    if (ps->bad)
-        return;
-    ps->bad = 1;
-    if (ps->err != NULL && ps->errlen > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(ps->err, ps->errlen, fmt, ap);
-        va_end(ap);
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    first_error(&ps->bad, ps->err, ps->errlen, fmt, ap);
+    va_end(ap);
 }
 
 static struct tok *peek(struct parser *ps)
