@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -28,8 +29,14 @@ int cli_open_db(const char *path, struct store **st, char *err, size_t errlen)
         util_errf(err, errlen, "--db PATH is required");
         return 2;
     }
-    if (access(path, R_OK) != 0) {
+    struct stat sb;
+    if (access(path, R_OK) != 0 || stat(path, &sb) != 0) {
         util_errf(err, errlen, "%s: no such database", path);
+        return 2;
+    }
+    if (!S_ISREG(sb.st_mode) || sb.st_size == 0) {
+        /* never turn an empty file or a directory into a database by reading it */
+        util_errf(err, errlen, "%s: not an rsa database (%s)", path, S_ISREG(sb.st_mode) ? "empty file" : "not a file");
         return 2;
     }
     enum rsa_err rc = store_open(path, st, err, errlen);
@@ -93,6 +100,11 @@ static int grade_line(const char *where, const char *line, const struct cli_args
         what = "\"gold\" must be a string";
     else if (!cJSON_IsString(resp) && !cJSON_IsNull(resp))
         what = "\"response\" must be a string or null";
+    else if (cJSON_HasObjectItem(j, "strict") && !cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(j, "strict")))
+        what = "\"strict\" must be true or false";
+    else if (cJSON_HasObjectItem(j, "after_think") &&
+             !cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(j, "after_think")))
+        what = "\"after_think\" must be true or false";
     if (what != NULL) {
         print_error(out, id, where, what);
         cJSON_Delete(j);
@@ -179,9 +191,14 @@ int cli_grade(const struct cli_args *a)
         bad += grade_line(where, line, a, stdout);
         fflush(stdout);
     }
+    int read_failed = ferror(in);
     free(line);
     if (in != stdin)
         fclose(in);
+    if (read_failed) {
+        snprintf(err, sizeof(err), "%s: read error (%s)", name, strerror(errno));
+        return cli_fail(RSA_ERR_USAGE, err);
+    }
     if (bad) {
         fprintf(stderr, "rsa: %d bad line%s in %s (each has an \"error\" object in the output)\n", bad,
                 bad == 1 ? "" : "s", name);

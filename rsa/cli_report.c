@@ -11,7 +11,7 @@
 #include "report.h"
 #include "util.h"
 
-#define CLI_MAX_RUNS 64
+#define CLI_MAX_RUNS 4096 /* as many as rsa sweep makes */
 
 /* open --out (or stdout) */
 static FILE *open_out(const struct cli_args *a, char *err, size_t errlen)
@@ -121,25 +121,44 @@ int cli_compare(const struct cli_args *a)
     char *list = util_strdup(a->runs);
     if (list == NULL)
         return cli_fail(RSA_ERR_NOMEM, NULL);
-    const char *names[CLI_MAX_RUNS];
+    size_t cap = 1;
+    for (const char *p = list; *p; p++)
+        cap += *p == ',';
+    const char **names = calloc(cap, sizeof(*names));
+    if (names == NULL) {
+        free(list);
+        return cli_fail(RSA_ERR_NOMEM, NULL);
+    }
     int n = 0;
-    for (char *save = NULL, *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+    const char *bad = NULL;
+    char msg[600];
+    for (char *save = NULL, *tok = strtok_r(list, ",", &save); tok && !bad; tok = strtok_r(NULL, ",", &save)) {
         while (*tok == ' ')
             tok++;
         if (*tok == '\0')
             continue;
-        if (n == CLI_MAX_RUNS) {
-            free(list);
-            return cli_fail(RSA_ERR_USAGE, "--runs: at most 64 runs");
+        for (int i = 0; i < n && !bad; i++)
+            if (strcmp(names[i], tok) == 0) {
+                snprintf(msg, sizeof(msg), "--runs: run \"%.500s\" is listed twice", tok);
+                bad = msg;
+            }
+        if (!bad && n == CLI_MAX_RUNS) {
+            snprintf(msg, sizeof(msg), "--runs: at most %d runs", CLI_MAX_RUNS);
+            bad = msg;
         }
-        names[n++] = tok;
+        if (!bad)
+            names[n++] = tok;
     }
-    if (n == 0) {
+    if (!bad && n == 0)
+        bad = "--runs: no run names given";
+    if (bad) {
+        free(names);
         free(list);
-        return cli_fail(RSA_ERR_USAGE, "--runs: no run names given");
+        return cli_fail(RSA_ERR_USAGE, bad);
     }
     int code = cli_open_db(a->db, &st, err, sizeof(err));
     if (code != 0) {
+        free(names);
         free(list);
         fprintf(stderr, "rsa: %s\n", err);
         return code;
@@ -176,6 +195,7 @@ int cli_compare(const struct cli_args *a)
     for (int i = 0; runs && i < done; i++)
         analysis_free(&runs[i]);
     free(runs);
+    free(names);
     free(list);
     store_close(st);
     return rc == RSA_OK ? 0 : cli_fail(rc, err);

@@ -42,7 +42,8 @@ static void usage(FILE *f)
             "  rsa report --db PATH [--run NAME] [--baseline NAME] [--format text|json|csv|svg|html] [--out FILE]\n"
             "      metrics per round with bootstrap CIs; --baseline: budget-matched comparison with a T=0 run\n"
             "  rsa compare --db PATH --runs A,B,... [--baseline NAME] [--format ...] [--out FILE]\n"
-            "      several runs side by side (e.g. an aggregation-depth ablation) in one table and plot\n"
+            "      several runs side by side (e.g. an aggregation-depth ablation) in one table and plot;\n"
+            "      --baseline compares the deepest of them with a T=0 run at matched decode tokens\n"
             "  rsa grade --gold ANSWER --response-file FILE|- [--no-strict] [--after-think]\n"
             "  rsa grade --jsonl FILE|-     lines {\"gold\", \"response\"} -> {\"extracted\", \"correct\", ...}\n"
             "  rsa regrade --db PATH --run NAME   recompute a run's verdicts with this grader\n"
@@ -607,6 +608,12 @@ static int cmd_sweep(struct cli_args *a)
         ax[g].short_key = dot + 1;
         if (strcmp(ax[g].key, "run.name") == 0) {
             status = cli_fail(RSA_ERR_USAGE, "--grid run.name: run names are made by the sweep");
+            goto out;
+        }
+        size_t vl = strlen(eq + 1);
+        if (strstr(eq + 1, ",,") != NULL || eq[1] == ',' || eq[vl] == ',') {
+            snprintf(err, sizeof(err), "--grid %s: an empty value", a->grid[g]);
+            status = cli_fail(RSA_ERR_USAGE, err);
             goto out;
         }
         for (char *save = NULL, *v = strtok_r(eq + 1, ",", &save); v; v = strtok_r(NULL, ",", &save)) {

@@ -46,6 +46,14 @@ def grade_cli(tmp):
     check(":2:" in r.stderr, "stderr names the bad line")
     r = rsa("grade", "--gold", "1")
     check(r.returncode == 2, "grade without a response is a usage error")
+    r = rsa("grade", "--jsonl", "-", input='{"gold": "1", "response": "\\boxed{1}", "strict": "yes"}\n')
+    check(r.returncode == 2 and "strict" in r.stdout, f"a non-boolean option is an error: {r.stdout}")
+    r = rsa("grade", "--jsonl", tmp)
+    check(r.returncode == 2 and "read error" in r.stderr, f"a directory is not a JSONL file: {r.stderr}")
+    empty = os.path.join(tmp, "empty.db")
+    open(empty, "w").close()
+    r = rsa("report", "--db", empty)
+    check(r.returncode == 2 and os.path.getsize(empty) == 0, "report never turns an empty file into a database")
 
 
 def traces_digest(db, run):
@@ -81,6 +89,8 @@ def main():
         check(again == sent, "a finished sweep sends nothing when rerun")
         r = rsa("sweep", cfg, "--db", db, "--grid", "rsa.nope=1,2")
         check(r.returncode == 2 and "nope" in r.stderr, f"an unknown grid key is refused up front: {r.stderr}")
+        r = rsa("sweep", cfg, "--db", db, "--grid", "rsa.rounds=1,,2")
+        check(r.returncode == 2 and "empty value" in r.stderr, f"an empty grid value is refused: {r.stderr}")
 
     # compare: a table with both runs; with a baseline, the budget section
     r = rsa("compare", "--db", db, "--runs", "abl-rounds=0,abl-rounds=2")
@@ -95,6 +105,8 @@ def main():
         check(len(pts) == 3, f"one budget point per RSA round: {budget}")
     r = rsa("report", "--db", db, "--run", "abl-rounds=2", "--baseline", "abl-rounds=0")
     check(r.returncode == 0, f"report --baseline: {r.stderr}")
+    r = rsa("compare", "--db", db, "--runs", "abl-rounds=2,abl-rounds=2")
+    check(r.returncode == 2 and "twice" in r.stderr, f"compare refuses a run listed twice: {r.stderr}")
     r = rsa("compare", "--db", db, "--runs", "abl-rounds=2,missing")
     check(r.returncode == 2 and "missing" in r.stderr, f"compare names a missing run: {r.stderr}")
 
