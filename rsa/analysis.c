@@ -666,6 +666,14 @@ enum rsa_err analysis_budget(const struct run_analysis *rsa, const struct run_an
         rc = RSA_ERR_USAGE;
         goto fail;
     }
+    if (!(tr > 0 && dec > 0)) {
+        util_errf(err, errlen,
+                  "budget comparison: baseline \"%s\" has no decode token counts on the common problems "
+                  "(the server reported no usage), so budgets cannot be matched",
+                  base->name);
+        rc = RSA_ERR_USAGE;
+        goto fail;
+    }
     out->rsa_name = util_strdup(rsa->name);
     out->base_name = util_strdup(base->name);
     out->n_common = common;

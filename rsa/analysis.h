@@ -110,8 +110,9 @@ void analysis_free(struct run_analysis *a);
    baseline round-0 traces. B_t = mean over the common problems having round t of
    prob_cum_decode; d = sum of baseline round-0 decode tokens per repeat over the common
    problems / sum of their traces per repeat. round() is half-up. capped = 1 only when
-   B_t / d > N_base (k = N_base); below 1 it is raised to 1 with capped = 0. When d is 0
-   (no token counts known) k = N_base and capped = 1. Per point, the paired bootstraps run
+   B_t / d > N_base (k = N_base); below 1 it is raised to 1 with capped = 0. A baseline
+   with no decode token counts on the common problems (d = 0) is refused (RSA_ERR_USAGE):
+   budgets cannot be matched without them. Per point, the paired bootstraps run
    over the common problems that have round t: a[i] = RSA mean_acc of problem i at round t,
    b[i] = the baseline's per-problem pass@1 (= its mean_acc), maj@k or pass@k. A point with
    no such problem has k = 0 and NANs. All CIs use ANALYSIS_BOOT_B and ANALYSIS_BOOT_SEED. */

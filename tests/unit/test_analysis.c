@@ -48,6 +48,12 @@ static const struct row partial_rows[] = {
     {0, 0, 3, 0, "1", 1, "correct", 60, 1, "stop", 1},
 };
 
+/* ===== run "notok": plain sampling whose server reported no token usage ===== */
+static const struct row notok_rows[] = {
+    {0, 0, 0, 0, "5", 1, "correct", -1, -1, "stop", 1},
+    {1, 0, 0, 0, "3", 0, "wrong", -1, -1, "stop", 1},
+};
+
 static int put_rows(int64_t run, const struct row *rows, int n)
 {
     for (int i = n - 1; i >= 0; i--) { /* written in reverse: the store orders them */
@@ -109,6 +115,7 @@ static int group_setup(void **state)
         make_run("partial", 3, 3, 1, NULL, 0, partial_rows, N_OF(partial_rows)) ||
         make_run("other", 4, 0, 1, xp, 1, base_rows, 4) ||
         make_run("base2", 2, 0, 1, rp, 2, base2_rows, N_OF(base2_rows)) ||
+        make_run("notok", 1, 0, 1, rp, 2, notok_rows, N_OF(notok_rows)) ||
         make_run("empty", 3, 2, 1, rp, 2, NULL, 0) ||
         make_run("rsa", 3, 1, 2, rp, 2, rsa_rows, N_OF(rsa_rows)))
         return -1;
@@ -431,6 +438,13 @@ static void test_budget(void **state)
     assert_non_null(strstr(err, "share no problem"));
     analysis_budget_free(&c);
     analysis_free(&o);
+    /* a baseline without token counts cannot be matched: refused, not silently capped */
+    struct run_analysis nt;
+    analyse("notok", &nt);
+    assert_int_equal(analysis_budget(&r, &nt, &c, err, sizeof(err)), RSA_ERR_USAGE);
+    assert_non_null(strstr(err, "no decode token counts"));
+    analysis_budget_free(&c);
+    analysis_free(&nt);
     analysis_free(&r);
     analysis_free(&b);
 }
