@@ -134,6 +134,33 @@ static void esc(FILE *out, const char *s, int maxch)
     }
 }
 
+/* esc_mid: like esc, but a name longer than maxch characters keeps its start and its end
+   around an ellipsis: sweep runs share a prefix and differ at the end ("...-rounds=4"). */
+static void esc_mid(FILE *out, const char *s, int maxch)
+{
+    if (s == NULL || maxch < 8) {
+        esc(out, s, maxch);
+        return;
+    }
+    int total = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; total++) {
+        int n = utf8_len(p);
+        p += n > 0 ? n : 1;
+    }
+    if (total <= maxch) {
+        esc(out, s, 0);
+        return;
+    }
+    int head = maxch / 3, tail = maxch - head - 1, skip = total - tail;
+    esc(out, s, head); /* prints the head and the ellipsis */
+    const unsigned char *p = (const unsigned char *)s;
+    for (int i = 0; i < skip; i++) {
+        int n = utf8_len(p);
+        p += n > 0 ? n : 1;
+    }
+    esc(out, (const char *)p, 0);
+}
+
 /* px: a pixel coordinate that is always printable (finite, bounded). */
 static double px(double v)
 {
@@ -418,7 +445,7 @@ static void legend_line(FILE *out, double x, double y, const char *col, const ch
     if (shape)
         marker(out, "lg", shape, x + 12, y, 3.5, shape == 'x' ? "none" : col, col);
     fprintf(out, "<text x=\"%.2f\" y=\"%.2f\" font-size=\"12\">", px(x + 30), px(y + 4));
-    esc(out, name, NAME_MAX);
+    esc_mid(out, name, NAME_MAX);
     if (suffix)
         fputs(suffix, out);
     fputs("</text>\n", out);
@@ -432,7 +459,7 @@ static void chart_title(FILE *out, double w, const char *text, const char *name)
     esc(out, text, 0);
     if (name) {
         fputs(": ", out);
-        esc(out, name, 2 * NAME_MAX);
+        esc_mid(out, name, 2 * NAME_MAX);
     }
     fputs("</text>\n", out);
 }

@@ -439,6 +439,23 @@ static void test_svg_two_runs(void **state)
     free_run(&runs[1]);
 }
 
+/* long sweep names share a prefix: legends keep the start and the distinguishing end */
+static void test_long_names_keep_their_end(void **state)
+{
+    (void)state;
+    struct run_analysis runs[2];
+    make_run(&runs[0], "zaya1-headline-aime25-population=16-rounds=2", 2, 3, 1000);
+    make_run(&runs[1], "zaya1-headline-aime25-population=16-rounds=4", 2, 3, 1000);
+    char *svg = render_checked(SVG, runs, 2, NULL);
+    assert_non_null(strstr(svg, "&#x2026;"));
+    assert_non_null(strstr(svg, "rounds=2</text>"));
+    assert_non_null(strstr(svg, "rounds=4</text>"));
+    assert_non_null(strstr(svg, ">zaya1-head"));
+    free(svg);
+    free_run(&runs[0]);
+    free_run(&runs[1]);
+}
+
 static void test_html_run(void **state)
 {
     (void)state;
@@ -741,6 +758,7 @@ int main(void)
         cmocka_unit_test(test_many_problems),
         cmocka_unit_test(test_random_inputs),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_long_names_keep_their_end),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
