@@ -461,6 +461,18 @@ static int thousands_ok(const char *s)
     return *s == '\0';
 }
 
+/* has_trig: s names a trig function (sin cos tan cot sec csc, also inside arcsin, sinh ...) */
+static int has_trig(const char *s)
+{
+    static const char *const names[] = {"sin", "cos", "tan", "cot", "sec", "csc"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (strstr(s, names[i]) != NULL)
+            return 1;
+    return 0;
+}
+
+#define GAP '\x01' /* a removed spacing command, kept as a space between two digits */
+
 static int is_integer(const char *s)
 {
     if (*s == '-' || *s == '+')
@@ -487,19 +499,32 @@ char *grade_normalize(const char *answer)
     unwrap(s, "\\textbf");
     remove_all(s, "\\left");
     remove_all(s, "\\right");
-    remove_all(s, "\\!");
-    remove_all(s, "\\,");
-    remove_all(s, "\\;");
-    remove_all(s, "\\ ");
-    remove_all(s, "^\\circ");
-    remove_all(s, "^{\\circ}");
+    replace_all(s, "\\!", "\x01");
+    replace_all(s, "\\,", "\x01");
+    replace_all(s, "\\;", "\x01");
+    replace_all(s, "\\ ", "\x01");
+    if (!has_trig(s)) {
+        /* a unit outside trig functions (90^\circ = 90); inside one it means radians */
+        remove_all(s, "^\\circ");
+        remove_all(s, "^{\\circ}");
+    }
     replace_all(s, "\\dfrac", "\\frac");
     replace_all(s, "\\tfrac", "\\frac");
-    /* drop whitespace and $ */
+    /* drop white space, spacing commands and $, except between a digit (or a comma) and
+       a digit: `2 3`, `2\,3` and `1, 000` keep one space, so they never equal `23`,
+       `1,000` (the parser decides about thousands grouping) */
     char *w = s;
-    for (char *r = s; *r; r++)
-        if (!isspace((unsigned char)*r) && *r != '$')
-            *w++ = *r;
+    int gap = 0;
+    for (char *r = s; *r; r++) {
+        if (isspace((unsigned char)*r) || *r == '$' || *r == GAP) {
+            gap = 1;
+            continue;
+        }
+        if (gap && w > s && (isdigit((unsigned char)w[-1]) || w[-1] == ',') && isdigit((unsigned char)*r))
+            *w++ = ' ';
+        gap = 0;
+        *w++ = *r;
+    }
     *w = '\0';
     size_t n = strlen(s);
     while (n > 0 && s[n - 1] == '.')
@@ -564,23 +589,35 @@ enum grade_status grade_compare(const char *gold, const char *pred, char *reason
     free(np);
     if (same)
         return GRADE_CORRECT;
-    struct latex_opts lo = {.thousands = !grade_gold_is_list(gold) && !grade_gold_is_list(pred)};
+    /* `1,000` groups thousands unless the answer itself is a list: each side's reading
+       depends on that side alone (so the gold 1,000 never becomes the list 1, 0 because
+       the answer is a list, and the test stays symmetric) */
+    struct latex_opts lg = {.thousands = !grade_gold_is_list(gold)};
+    struct latex_opts lp = {.thousands = !grade_gold_is_list(pred)};
     char msg[128];
-    struct latex_expr *g = latex_parse(gold, &lo, msg, sizeof(msg));
+    struct latex_expr *g = latex_parse(gold, &lg, msg, sizeof(msg));
     if (g == NULL) {
         util_errf(reason, reasonlen, "bad gold: %s", msg);
         return GRADE_BAD_GOLD;
     }
-    struct latex_expr *p = latex_parse(pred, &lo, msg, sizeof(msg));
+    struct latex_expr *p = latex_parse(pred, &lp, msg, sizeof(msg));
     if (p == NULL) {
         latex_free(g);
         util_errf(reason, reasonlen, "unparseable: %s", msg);
         return GRADE_UNPARSEABLE;
     }
-    int eq = latex_equiv(g, p, reason, reasonlen);
+    char why[128];
+    int eq = latex_equiv(g, p, why, sizeof(why));
     latex_free(g);
     latex_free(p);
-    return eq ? GRADE_CORRECT : GRADE_WRONG;
+    if (eq > 0)
+        return GRADE_CORRECT;
+    if (eq < 0) {
+        util_errf(reason, reasonlen, "undecided: %s", why);
+        return GRADE_UNPARSEABLE;
+    }
+    util_errf(reason, reasonlen, "%s", why);
+    return GRADE_WRONG;
 }
 
 int grade_equiv(const char *gold, const char *pred, char *reason, size_t reasonlen)

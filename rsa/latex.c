@@ -15,7 +15,7 @@
 
 /* ===== tokens ===== */
 
-enum tk { TK_END, TK_NUM, TK_LETTER, TK_CMD, TK_TEXT, TK_CH, TK_PCT, TK_DEG };
+enum tk { TK_END, TK_NUM, TK_LETTER, TK_CMD, TK_TEXT, TK_CH, TK_PCT, TK_DEG, TK_SCALE };
 
 enum cmd {
     C_NONE,
@@ -52,9 +52,10 @@ struct tok {
     int cmd;        /* TK_CMD: enum cmd */
     int fn;         /* C_FUNC: enum fn */
     int pos, end;   /* source span [pos, end) */
-    const char *s;  /* TK_NUM: digits ("12.5", NUL-terminated); TK_TEXT, C_GREEK: name */
+    const char *s;  /* TK_NUM, TK_SCALE: digits ("12.5", NUL-terminated); TK_TEXT, C_GREEK: name */
     int len;        /* length of s */
     int depth;      /* nesting of ( [ { \{ before this token */
+    int split;      /* TK_NUM: leading digits were taken as a one-digit argument (\frac12) */
 };
 
 /* ===== lexer ===== */
@@ -72,6 +73,7 @@ struct lex {
     int bpos[LATEX_MAX_DEPTH + 1];
     int thousands;
     int n_math, n_text, wordy;
+    int neg_pos, neg_len; /* the first word that changes the meaning ("not"), neg_len 0 if none */
     char *err;
     size_t errlen;
     int bad;
@@ -184,17 +186,18 @@ static int lex_number(struct lex *lx, int p, int lim)
     if (n == 0)
         d[n++] = '0';
     else if (n <= 3) {
-        /* thousands grouping: 1{,}000, 1\,000 always; 1,000 and 1 000 when allowed */
+        /* thousands grouping: 1{,}000, 1\,000, 1\!000 and 1 000 always; 1,000 only when
+           allowed (the answer is not a list) and outside brackets */
         for (;;) {
             int q = p;
-            int open = lx->thousands && lx->pdepth == 0;
-            if (q < lim && s[q] == ',' && open)
+            if (q < lim && s[q] == ',' && lx->thousands && lx->pdepth == 0)
                 q += 1;
             else if (q + 3 <= lim && strncmp(s + q, "{,}", 3) == 0)
                 q += 3;
-            else if (q + 2 <= lim && s[q] == '\\' && (s[q + 1] == ',' || s[q + 1] == ' ' || s[q + 1] == ';'))
+            else if (q + 2 <= lim && s[q] == '\\' &&
+                     (s[q + 1] == ',' || s[q + 1] == ' ' || s[q + 1] == ';' || s[q + 1] == '!'))
                 q += 2;
-            else if (q < lim && s[q] == ' ' && open)
+            else if (q < lim && s[q] == ' ')
                 q += 1;
             else
                 break;
@@ -337,9 +340,70 @@ static const struct word_def *word_find(const char *w, int n)
     return NULL;
 }
 
-/* lex_text_word: a word in text mode: a unit/word (TK_TEXT), or percent/degree */
+/* scale words multiply the number before them (5 million = 5000000); any case */
+static const struct {
+    const char *name;
+    const char *value;
+} scale_defs[] = {
+    {"hundred", "100"},        {"hundreds", "100"},        {"thousand", "1000"},
+    {"thousands", "1000"},     {"million", "1000000"},     {"millions", "1000000"},
+    {"billion", "1000000000"}, {"billions", "1000000000"}, {"trillion", "1000000000000"},
+    {"trillions", "1000000000000"}, {"dozen", "12"},       {"dozens", "12"},
+};
+
+static const char *scale_find(const char *w, int n)
+{
+    for (size_t i = 0; i < sizeof(scale_defs) / sizeof(scale_defs[0]); i++)
+        if ((int)strlen(scale_defs[i].name) == n && strncasecmp(scale_defs[i].name, w, (size_t)n) == 0)
+            return scale_defs[i].value;
+    return NULL;
+}
+
+/* words that change the meaning of the number they go with ("not 5", "at least 5",
+   "all except 5"): never dropped as units; any case */
+static const char *const neg_words[] = {
+    "not", "no", "none", "never", "except", "excluding", "neither", "nor", "without", "nothing",
+    "cannot", "least", "most", "less", "more", "fewer", "than",
+};
+
+static int neg_find(const char *w, int n)
+{
+    for (size_t i = 0; i < sizeof(neg_words) / sizeof(neg_words[0]); i++)
+        if ((int)strlen(neg_words[i]) == n && strncasecmp(neg_words[i], w, (size_t)n) == 0)
+            return 1;
+    return 0;
+}
+
+/* lex_scale: a scale word as a TK_SCALE token; it counts as a word for text answers */
+static void lex_scale(struct lex *lx, const char *value, int p, int q)
+{
+    struct tok *t = lex_push(lx, TK_SCALE, p, q);
+    if (t != NULL) {
+        t->s = value;
+        t->len = (int)strlen(value);
+        lx->n_text++;
+    }
+}
+
+/* note_neg: remember the first meaning-changing word */
+static void note_neg(struct lex *lx, int p, int q)
+{
+    if (lx->neg_len == 0) {
+        lx->neg_pos = p;
+        lx->neg_len = q - p;
+    }
+}
+
+/* lex_text_word: a word in text mode: a unit/word (TK_TEXT), a scale word, or percent/degree */
 static void lex_text_word(struct lex *lx, int p, int q)
 {
+    const char *scale = scale_find(lx->src + p, q - p);
+    if (scale != NULL) {
+        lex_scale(lx, scale, p, q);
+        return;
+    }
+    if (neg_find(lx->src + p, q - p))
+        note_neg(lx, p, q);
     const struct word_def *w = word_find(lx->src + p, q - p);
     if (w != NULL && w->kind == W_PCT) {
         lex_push(lx, TK_PCT, p, q);
@@ -661,9 +725,16 @@ static int lex_run(struct lex *lx, int p)
         }
         return q;
     }
-    /* single-letter variables; a plain word of 4+ letters (or yes/no) makes a text answer */
-    int word = len >= 4 || (len == 3 && strncasecmp(s + p, "yes", 3) == 0) ||
-               (len == 2 && strncasecmp(s + p, "no", 2) == 0);
+    const char *scale = scale_find(s + p, len);
+    if (scale != NULL) {
+        lex_scale(lx, scale, p, q);
+        return q;
+    }
+    int neg = neg_find(s + p, len);
+    if (neg)
+        note_neg(lx, p, q);
+    /* single-letter variables; a plain word of 4+ letters (or yes/no/not) makes a text answer */
+    int word = len >= 4 || (len == 3 && strncasecmp(s + p, "yes", 3) == 0) || neg;
     for (int k = p; k < q; k++) {
         struct tok *t = lex_push(lx, TK_LETTER, k, k + 1);
         if (t == NULL)
@@ -788,8 +859,7 @@ struct parser {
     struct tok end; /* returned by peek past lim */
     struct node *nodes;
     int nn, cap;
-    int depth;
-    int wraps; /* powers and postfix operators so far: they nest without recursion */
+    int depth; /* nesting: groups, unary signs, and the powers and postfix operators of one chain */
     int in_abs;
     struct lex *lx;
     char *err;
@@ -952,6 +1022,7 @@ static struct node *parse_arg(struct parser *ps)
         t->s++;
         t->len--;
         t->pos++;
+        t->split = 1;
         return make_num(ps, d);
     }
     if (t->k == TK_LETTER || t->k == TK_CMD)
@@ -1057,6 +1128,7 @@ static struct node *parse_variable(struct parser *ps, const char *name, int len,
                 t->s++;
                 t->len--;
                 t->pos++;
+                t->split = 1;
             } else
                 ps->i++;
         } else {
@@ -1089,6 +1161,19 @@ static struct node *parse_variable(struct parser *ps, const char *name, int len,
     return v;
 }
 
+/* number_follows_number: t (the next token) is a number right after another number
+   (`2 3`, `2\,3`, `\frac123`): never an implicit product; sets the error and returns 1 */
+static int number_follows_number(struct parser *ps, const struct tok *t)
+{
+    if (t->k != TK_NUM)
+        return 0;
+    const struct tok *prev = ps->i > 0 ? &ps->t[ps->i - 1] : NULL;
+    if (!t->split && (prev == NULL || (prev->k != TK_NUM && prev->k != TK_SCALE)))
+        return 0;
+    perr(ps, "two numbers in a row at %d", t->pos);
+    return 1;
+}
+
 /* parse_chain: a function argument without brackets: implicit factors up to the next function */
 static struct node *parse_chain(struct parser *ps)
 {
@@ -1106,6 +1191,8 @@ static struct node *parse_chain(struct parser *ps)
                                      t->cmd == C_BINOM));
         if (!ok || ps->bad)
             break;
+        if (number_follows_number(ps, t))
+            return NULL;
         struct node *g = parse_power(ps);
         if (g == NULL)
             return NULL;
@@ -1397,7 +1484,18 @@ static struct node *parse_primary(struct parser *ps)
     return n;
 }
 
-/* parse_postfix: primary followed by ! !! \% ^\circ */
+/* nest: one more level of a power/postfix chain (they nest without recursion, but the
+   evaluators recurse on them); parse_power restores the depth at its end */
+static int nest(struct parser *ps, const struct tok *t)
+{
+    if (++ps->depth > LATEX_MAX_DEPTH) {
+        perr(ps, "too deep: nesting over %d at %d", LATEX_MAX_DEPTH, t->pos);
+        return 0;
+    }
+    return 1;
+}
+
+/* wrap_postfix: primary followed by ! !! \% ^\circ and scale words (5 million) */
 static struct node *wrap_postfix(struct parser *ps, struct node *n)
 {
     while (n != NULL && !ps->bad) {
@@ -1418,6 +1516,19 @@ static struct node *wrap_postfix(struct parser *ps, struct node *n)
         } else if (t->k == TK_DEG) {
             ps->i++;
             kind = N_DEG;
+        } else if (t->k == TK_SCALE) {
+            ps->i++;
+            if (!nest(ps, t))
+                return NULL;
+            struct node *f = make_num(ps, t->s), *p = mk(ps, N_PROD);
+            if (f == NULL || p == NULL)
+                return NULL;
+            p->a = n;
+            n->op = OP_MUL;
+            n->next = f;
+            f->op = OP_MUL;
+            n = p;
+            continue;
         } else if (is_ch(t, '^') && peek2(ps)->k == TK_DEG) {
             ps->i += 2;
             kind = N_DEG;
@@ -1427,10 +1538,8 @@ static struct node *wrap_postfix(struct parser *ps, struct node *n)
             kind = N_DEG;
         } else
             break;
-        if (++ps->wraps > LATEX_MAX_DEPTH) {
-            perr(ps, "too deep: over %d powers and postfix operators at %d", LATEX_MAX_DEPTH, t->pos);
+        if (!nest(ps, t))
             return NULL;
-        }
         n = mk2(ps, kind, n, NULL);
     }
     return n;
@@ -1457,6 +1566,7 @@ static struct node *parse_script(struct parser *ps)
 
 static struct node *parse_power(struct parser *ps)
 {
+    int saved = ps->depth;
     struct node *n = wrap_postfix(ps, parse_primary(ps));
     while (n != NULL && !ps->bad) {
         struct tok *t = peek(ps);
@@ -1475,12 +1585,11 @@ static struct node *parse_power(struct parser *ps)
             perr(ps, "power of a tuple at %d", t->pos);
             return NULL;
         }
-        if (++ps->wraps > LATEX_MAX_DEPTH) {
-            perr(ps, "too deep: over %d powers and postfix operators at %d", LATEX_MAX_DEPTH, t->pos);
+        if (!nest(ps, t))
             return NULL;
-        }
         n = wrap_postfix(ps, mk2(ps, N_POW, n, e));
     }
+    ps->depth = saved;
     return n;
 }
 
@@ -1539,6 +1648,8 @@ static struct node *parse_term(struct parser *ps)
             ps->i++;
             g = parse_unary(ps);
         } else if (starts_factor(ps, t)) {
+            if (number_follows_number(ps, t))
+                return NULL;
             op = OP_MUL;
             g = parse_power(ps);
         } else
@@ -1916,6 +2027,11 @@ struct latex_expr *latex_parse(const char *s, const struct latex_opts *o, char *
         e->buf = lx.buf;
         return e;
     }
+    if (lx.neg_len > 0) {
+        util_errf(err, errlen, "the word '%.*s' at %d changes the meaning", lx.neg_len > 20 ? 20 : lx.neg_len,
+                  s + lx.neg_pos, lx.neg_pos);
+        goto fail;
+    }
     int nt = prepass(lx.t, lx.nt);
     ps.t = lx.t;
     ps.nt = nt;
@@ -1967,10 +2083,14 @@ struct eqctx {
     int nv;
     const char *vname[LATEX_MAX_VARS];
     cval vval[LATEX_MAX_VARS];
-    long budget;    /* scalar comparisons left */
-    char *reason;
+    long budget;    /* comparisons left */
+    char *reason;   /* NULL while matching set elements (mismatches are expected there) */
     size_t reasonlen;
+    char undecided[96]; /* why a comparison could not be decided (the first cap hit) */
 };
+
+/* comparison results */
+enum { CMP_NO = 0, CMP_YES = 1, CMP_UNDECIDED = -1 };
 
 static void set_reason(struct eqctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -1982,6 +2102,20 @@ static void set_reason(struct eqctx *c, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(c->reason, c->reasonlen, fmt, ap);
     va_end(ap);
+}
+
+static int undecided(struct eqctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* undecided: a cap stopped the comparison; records the first such reason, returns CMP_UNDECIDED */
+static int undecided(struct eqctx *c, const char *fmt, ...)
+{
+    if (c->undecided[0] == '\0') {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(c->undecided, sizeof(c->undecided), fmt, ap);
+        va_end(ap);
+    }
+    return CMP_UNDECIDED;
 }
 
 static size_t q_bits(const mpq_t q)
@@ -2354,7 +2488,7 @@ static int c_finite(cval z)
     return isfinite(creall(z)) && isfinite(cimagl(z));
 }
 
-static cval neval(struct eqctx *c, const struct node *n);
+static cval neval(struct eqctx *c, const struct node *n, long double *err);
 static long double q_to_ld_precise(const mpq_t q);
 
 /* exponent or root index as a small exact rational p/q, when it is one */
@@ -2434,18 +2568,55 @@ static cval n_binom(cval n, cval k)
     return tgammal(rn + 1.0L) / (tgammal(rk + 1.0L) * tgammal(rn - rk + 1.0L));
 }
 
-static cval neval(struct eqctx *c, const struct node *n)
+/* f_deriv: |f'(x)| for the error bound of fn at x (v = fn(x)); may be infinite */
+static long double f_deriv(int fn, cval x, cval v)
 {
+    switch (fn) {
+    case F_SIN: return cabsl(ccosl(x));
+    case F_COS: return cabsl(csinl(x));
+    case F_TAN:
+    case F_COT: return cabsl(1.0L + v * v);
+    case F_SEC: return cabsl(v * ctanl(x));
+    case F_CSC: return cabsl(v / ctanl(x));
+    case F_ASIN:
+    case F_ACOS: return 1.0L / cabsl(csqrtl(1.0L - x * x));
+    case F_ATAN: return 1.0L / cabsl(1.0L + x * x);
+    case F_SINH: return cabsl(ccoshl(x));
+    case F_COSH: return cabsl(csinhl(x));
+    case F_TANH: return cabsl(1.0L - v * v);
+    case F_LN:
+    case F_LOG: return 1.0L / cabsl(x);
+    case F_LG: return 1.0L / (cabsl(x) * logl(10.0L));
+    case F_EXP: return cabsl(v);
+    }
+    return INFINITY;
+}
+
+/* neval: the value of n at the current point, with *err set to a bound on its rounding
+   error: every rounding step (a decimal literal, pi, e, an operation, a library function)
+   is charged LATEX_ERR_UNIT of its result, and errors propagate through each operation
+   to first order. Exact integer literals and the points' values have no error. */
+static cval neval(struct eqctx *c, const struct node *n, long double *err)
+{
+    const long double u = LATEX_ERR_UNIT;
+    *err = 0.0L;
     switch (n->kind) {
     case N_NUM: {
         if (strlen(n->s) > 6000)
             return INFINITY;
-        if (strchr(n->s, '(') == NULL)
-            return strtold(n->s, NULL);
+        long double v;
+        if (strchr(n->s, '(') == NULL) {
+            v = strtold(n->s, NULL);
+            /* an integer literal below 2^63 converts exactly */
+            if (strchr(n->s, '.') != NULL || fabsl(v) >= 9.2e18L)
+                *err = u * fabsl(v);
+            return v;
+        }
         mpq_t q;
         mpq_init(q);
-        long double v = q_num(n->s, q) == EV_OK ? q_to_ld_precise(q) : NAN;
+        v = q_num(n->s, q) == EV_OK ? q_to_ld_precise(q) : NAN;
         mpq_clear(q);
+        *err = u * fabsl(v);
         return v;
     }
     case N_VAR:
@@ -2454,8 +2625,10 @@ static cval neval(struct eqctx *c, const struct node *n)
                 return c->vval[k];
         return NAN;
     case N_PI:
+        *err = u * PI_L;
         return PI_L;
     case N_E:
+        *err = u * expl(1.0L);
         return expl(1.0L);
     case N_I:
         return I;
@@ -2463,102 +2636,183 @@ static cval neval(struct eqctx *c, const struct node *n)
         return INFINITY;
     case N_SUM: {
         cval s = 0;
+        long double e = 0.0L;
         for (const struct node *k = n->a; k != NULL; k = k->next) {
-            cval v = neval(c, k);
+            long double ek;
+            cval v = neval(c, k, &ek);
             int neg = k->op == OP_SUB || (k->op == OP_PM && c->pm < 0) || (k->op == OP_MP && c->pm > 0);
             s = neg ? s - v : s + v;
+            e += ek + u * cabsl(s);
         }
+        *err = e;
         return s;
     }
     case N_PROD: {
         cval p = 1;
+        long double e = 0.0L;
         for (const struct node *k = n->a; k != NULL; k = k->next) {
-            cval v = neval(c, k);
+            long double ek;
+            cval v = neval(c, k, &ek);
+            long double ap = cabsl(p), av = cabsl(v);
             if (k->op == OP_DIV) {
                 if (v == 0.0L)
                     return NAN;
+                /* d(p/v) = dp/v - p dv/v^2; a divisor that may be 0 bounds nothing */
+                e = ek >= av ? INFINITY : (e + ap * ek / av) / (av - ek);
                 p = p / v;
-            } else
+            } else {
+                e = ap * ek + av * e + (ek > 0.0L && e > 0.0L ? e * ek : 0.0L);
                 p = p * v;
+            }
+            e += u * cabsl(p);
         }
+        *err = e;
         return p;
     }
     case N_NEG:
-        return -neval(c, n->a);
+        return -neval(c, n->a, err);
     case N_PMU: {
-        cval v = neval(c, n->a);
+        cval v = neval(c, n->a, err);
         return ((n->flags == OP_PM && c->pm < 0) || (n->flags == OP_MP && c->pm > 0)) ? -v : v;
     }
     case N_POW: {
-        cval b = neval(c, n->a);
-        cval e = neval(c, n->b);
-        return c_pow(c, b, e, n->b);
+        long double eb, ee;
+        cval b = neval(c, n->a, &eb);
+        cval e = neval(c, n->b, &ee);
+        cval v = c_pow(c, b, e, n->b);
+        long double av = cabsl(v), ab = cabsl(b);
+        if (ab == 0.0L)
+            /* 0^e: the base's error raised to the power */
+            *err = eb > 0.0L && creall(e) > 0.0L ? powl(eb, creall(e)) : 0.0L;
+        else
+            *err = av * (cabsl(e) * eb / ab + cabsl(clogl(b)) * ee) + u * av;
+        return v;
     }
     case N_SQRT: {
-        cval x = neval(c, n->a);
+        long double ex, ek = 0.0L;
+        cval x = neval(c, n->a, &ex);
+        cval v;
+        long double k = 2.0L;
         if (n->b == NULL) {
             if (c_isreal(x))
-                return creall(x) >= 0.0L ? sqrtl(creall(x)) : I * sqrtl(-creall(x));
-            return csqrtl(x);
+                v = creall(x) >= 0.0L ? sqrtl(creall(x)) : I * sqrtl(-creall(x));
+            else
+                v = csqrtl(x);
+        } else {
+            cval kv = neval(c, n->b, &ek);
+            if (kv == 0.0L)
+                return NAN;
+            long p = 0, q = 1;
+            if (c_isreal(x) && creall(x) < 0.0L && small_rational(c, n->b, &p, &q) && q == 1 && p % 2 != 0)
+                v = -powl(-creall(x), 1.0L / (long double)p);
+            else
+                v = c_pow(c, x, 1.0L / kv, NULL);
+            k = cabsl(kv);
         }
-        cval k = neval(c, n->b);
-        if (k == 0.0L)
-            return NAN;
-        long p = 0, q = 1;
-        if (c_isreal(x) && creall(x) < 0.0L && small_rational(c, n->b, &p, &q) && q == 1 && p % 2 != 0)
-            return -powl(-creall(x), 1.0L / (long double)p);
-        return c_pow(c, x, 1.0L / k, NULL);
+        long double ax = cabsl(x), av = cabsl(v);
+        if (ax == 0.0L)
+            *err = ex > 0.0L && k > 0.0L ? powl(ex, 1.0L / k) : 0.0L;
+        else
+            *err = av * (ex / (k * ax) + cabsl(clogl(x)) * ek / (k * k)) + u * av;
+        return v;
     }
     case N_FUNC: {
         int trig = is_trig(n->fn);
         int saved = c->in_trig;
         c->in_trig = trig;
-        cval x = neval(c, n->a);
+        long double ex;
+        cval x = neval(c, n->a, &ex);
         c->in_trig = saved;
         cval v = c_func(n->fn, x, c_isreal(x));
+        long double d = f_deriv(n->fn, x, v), e = d * ex;
+        if (n->fn == F_ASIN || n->fn == F_ACOS) {
+            /* near +-1 the derivative blows up: |asin(x+h) - asin(x)| <= 2 sqrt|h| */
+            long double alt = 2.0L * sqrtl(ex);
+            if (!(e <= alt))
+                e = alt;
+        }
+        if (ex == 0.0L)
+            e = 0.0L;
+        e += u * cabsl(v);
         if (n->b != NULL) {
-            cval b = neval(c, n->b);
+            long double ebase;
+            cval b = neval(c, n->b, &ebase);
             cval lb = (c_isreal(b) && creall(b) > 0.0L) ? logl(creall(b)) : clogl(b);
             if (lb == 0.0L)
                 return NAN;
+            long double alb = cabsl(lb), elb = ebase / cabsl(b) + u * alb;
             v = (n->fn == F_LOG || n->fn == F_LN) ? v / lb : NAN;
+            e = elb >= alb ? INFINITY : (e + cabsl(v) * elb) / (alb - elb) + u * cabsl(v);
         }
+        *err = e;
         return v;
     }
     case N_FACT: {
-        cval x = neval(c, n->a);
+        long double ex;
+        cval x = neval(c, n->a, &ex);
         if (!c_isreal(x) || (creall(x) < 0.0L && creall(x) == floorl(creall(x))))
             return NAN;
-        return tgammal(creall(x) + 1.0L);
+        long double v = tgammal(creall(x) + 1.0L);
+        /* (ln Gamma)' = digamma, below ln(|x| + 2) + 1 away from the poles */
+        *err = fabsl(v) * ((logl(fabsl(creall(x)) + 2.0L) + 1.0L) * ex + 4.0L * u);
+        return v;
     }
     case N_DFACT: {
-        cval x = neval(c, n->a);
-        if (!c_isreal(x) || creall(x) != floorl(creall(x)) || creall(x) < -1.0L || creall(x) > 3000.0L)
+        long double ex;
+        cval x = neval(c, n->a, &ex);
+        if (!c_isreal(x) || creall(x) != floorl(creall(x)) || creall(x) < -1.0L || creall(x) > 3000.0L || ex > 0.25L)
             return NAN;
         long double r = 1.0L;
-        for (long double k = creall(x); k > 1.0L; k -= 2.0L)
+        long steps = 0;
+        for (long double k = creall(x); k > 1.0L; k -= 2.0L, steps++)
             r *= k;
+        *err = u * fabsl(r) * (long double)(steps + 1);
         return r;
     }
-    case N_BINOM:
-        return n_binom(neval(c, n->a), neval(c, n->b));
-    case N_PCT:
-        return neval(c, n->a);
-    case N_DEG: {
-        cval v = neval(c, n->a);
-        return c->in_trig ? v * PI_L / 180.0L : v;
+    case N_BINOM: {
+        long double en, ek;
+        cval nv = neval(c, n->a, &en);
+        cval kv = neval(c, n->b, &ek);
+        cval v = n_binom(nv, kv);
+        long double rk = fabsl(creall(kv)), av = cabsl(v);
+        long double spread = logl(cabsl(nv) + rk + 2.0L) + 1.0L;
+        *err = av * (u * (2.0L * fminl(rk, 2000.0L) + 8.0L) + (en + ek) * spread * (rk + 1.0L));
+        return v;
     }
-    case N_ABS:
-        return cabsl(neval(c, n->a));
+    case N_PCT:
+        return neval(c, n->a, err);
+    case N_DEG: {
+        long double e;
+        cval v = neval(c, n->a, &e);
+        if (!c->in_trig) {
+            *err = e;
+            return v;
+        }
+        cval r = v * PI_L / 180.0L;
+        *err = e * PI_L / 180.0L + 2.0L * u * cabsl(r);
+        return r;
+    }
+    case N_ABS: {
+        cval v = neval(c, n->a, err);
+        return cabsl(v);
+    }
     case N_FLOOR:
     case N_CEIL: {
-        cval v = neval(c, n->a);
+        long double e;
+        cval v = neval(c, n->a, &e);
         if (!c_isreal(v))
             return NAN;
-        return n->kind == N_FLOOR ? floorl(creall(v)) : ceill(creall(v));
+        long double r = creall(v);
+        /* a value within its error of an integer may round either way */
+        *err = fabsl(r - roundl(r)) < e ? 1.0L : 0.0L;
+        return n->kind == N_FLOOR ? floorl(r) : ceill(r);
     }
-    case N_MIXED:
-        return neval(c, n->a) + neval(c, n->b);
+    case N_MIXED: {
+        long double e1, e2;
+        cval v = neval(c, n->a, &e1) + neval(c, n->b, &e2);
+        *err = e1 + e2 + u * cabsl(v);
+        return v;
+    }
     default:
         return NAN;
     }
@@ -2676,21 +2930,29 @@ static long double q_to_ld_precise(const mpq_t q)
     return q_to_ld(q);
 }
 
-static int close_enough(cval a, cval b)
+/* close_enough: equal within the relative tolerance or the two error bounds (when finite) */
+static int close_enough(cval a, long double ea, cval b, long double eb)
 {
     long double d = cabsl(a - b);
     long double m = fmaxl(cabsl(a), cabsl(b));
-    return d <= LATEX_ABS_TOL || d <= LATEX_REL_TOL * m;
+    return d <= LATEX_REL_TOL * m || (isfinite(ea + eb) && d <= ea + eb);
 }
 
+/* the error bound of an exact rational converted to long double */
+static long double ld_err(const mpq_t q, long double f)
+{
+    return q_is_int(q) && fabsl(f) < 9.2e18L ? 0.0L : LATEX_ERR_UNIT * fabsl(f);
+}
+
+/* scalar_eq: CMP_YES, CMP_NO or CMP_UNDECIDED for two scalar values */
 static int scalar_eq(struct eqctx *c, const struct node *a, int sa, const struct node *b, int sb)
 {
     int ia = inf_sign(a), ib = inf_sign(b);
     if (ia != 0 || ib != 0) {
         if (ia == ib)
-            return 1;
+            return CMP_YES;
         set_reason(c, "not equivalent");
-        return 0;
+        return CMP_NO;
     }
     mpq_t qa, qb;
     mpq_init(qa);
@@ -2699,10 +2961,10 @@ static int scalar_eq(struct eqctx *c, const struct node *a, int sa, const struct
     enum ev ea = qeval(c, a, qa);
     c->pm = sb;
     enum ev eb = qeval(c, b, qb);
-    int result = 0;
+    int result = CMP_NO;
     if (ea == EV_OK && eb == EV_OK) {
-        result = mpq_equal(qa, qb) != 0;
-        if (!result)
+        result = mpq_equal(qa, qb) != 0 ? CMP_YES : CMP_NO;
+        if (result == CMP_NO)
             set_reason(c, "not equivalent");
         goto done;
     }
@@ -2710,13 +2972,15 @@ static int scalar_eq(struct eqctx *c, const struct node *a, int sa, const struct
         /* two huge powers: equal bases and equal exponents (sufficient, not necessary) */
         char *saved = c->reason;
         c->reason = NULL;
-        result = scalar_eq(c, a->a, sa, b->a, sb) && scalar_eq(c, a->b, sa, b->b, sb);
+        int same = scalar_eq(c, a->a, sa, b->a, sb) == CMP_YES && scalar_eq(c, a->b, sa, b->b, sb) == CMP_YES;
         c->reason = saved;
-        if (result)
+        if (same) {
+            result = CMP_YES;
             goto done;
+        }
     }
     if (ea == EV_BIG || eb == EV_BIG) {
-        set_reason(c, "too large to compare (over %d bits)", LATEX_MAX_BITS);
+        result = undecided(c, "too large to compare (over %d bits)", LATEX_MAX_BITS);
         goto done;
     }
     if (ea == EV_DOM || eb == EV_DOM) {
@@ -2730,38 +2994,55 @@ static int scalar_eq(struct eqctx *c, const struct node *a, int sa, const struct
     /* numeric test */
     c->nv = 0;
     if (collect_vars(c, a) < 0 || collect_vars(c, b) < 0) {
-        set_reason(c, "too many variables (over %d)", LATEX_MAX_VARS);
+        result = undecided(c, "too many variables (over %d)", LATEX_MAX_VARS);
         goto done;
     }
     long double fa = ea == EV_OK ? q_to_ld_precise(qa) : 0.0L;
     long double fb = eb == EV_OK ? q_to_ld_precise(qb) : 0.0L;
-    int points = c->nv > 0 ? LATEX_POINTS : 1, valid = 0;
-    result = 1;
-    for (int pt = 0; pt < points && result; pt++) {
+    long double efa = ea == EV_OK ? ld_err(qa, fa) : 0.0L;
+    long double efb = eb == EV_OK ? ld_err(qb, fb) : 0.0L;
+    int points = c->nv > 0 ? LATEX_POINTS : 1, valid = 0, unsure = 0;
+    result = CMP_YES;
+    for (int pt = 0; pt < points; pt++) {
         for (int k = 0; k < c->nv; k++)
             c->vval[k] = var_value(c->vname[k], pt);
         c->in_trig = 0;
+        long double erra = efa, errb = efb;
         c->pm = sa;
-        cval va = ea == EV_OK ? (cval)fa : neval(c, a);
+        cval va = ea == EV_OK ? (cval)fa : neval(c, a, &erra);
         c->pm = sb;
-        cval vb = eb == EV_OK ? (cval)fb : neval(c, b);
+        cval vb = eb == EV_OK ? (cval)fb : neval(c, b, &errb);
         int oka = c_finite(va), okb = c_finite(vb);
         if (!oka && !okb)
             continue;
         if (oka != okb) {
-            set_reason(c, "not equivalent (one side is undefined or too large)");
-            result = 0;
-            break;
+            cval bad = oka ? vb : va;
+            if (isnan(creall(bad)) || isnan(cimagl(bad))) {
+                set_reason(c, "not equivalent (one side is undefined)");
+                result = CMP_NO;
+                break;
+            }
+            unsure = 1; /* an overflow: too large for the numeric test */
+            continue;
         }
         valid++;
-        if (!close_enough(va, vb)) {
-            set_reason(c, "not equivalent");
-            result = 0;
+        if (close_enough(va, erra, vb, errb))
+            continue;
+        if (!isfinite(erra) || !isfinite(errb)) {
+            unsure = 2; /* the error bound is lost (division by a value that may be 0) */
+            continue;
         }
+        set_reason(c, "not equivalent");
+        result = CMP_NO;
+        break;
     }
-    if (result && valid == 0) {
+    if (result == CMP_YES && unsure == 1)
+        result = undecided(c, "too large to compare (an infinite value)");
+    else if (result == CMP_YES && unsure == 2)
+        result = undecided(c, "not decidable numerically (precision lost)");
+    else if (result == CMP_YES && valid == 0) {
         set_reason(c, "undefined or too large value");
-        result = 0;
+        result = CMP_NO;
     }
 done:
     mpq_clear(qa);
@@ -2828,53 +3109,102 @@ static int expand(const struct node *n, int sign, struct item *out, int cap)
     return 1;
 }
 
+/* exact: the exact rational value of a scalar item, when it has one (1), else 0 */
+static int item_exact(struct eqctx *c, const struct item *it, mpq_t out)
+{
+    if (cls_of(it->n, it->sign) != CL_SCALAR || inf_sign(it->n) != 0)
+        return 0;
+    c->pm = it->sign;
+    return qeval(c, it->n, out) == EV_OK;
+}
+
+static int cmp_mpq_ptr(const void *x, const void *y)
+{
+    return mpq_cmp(*(mpq_srcptr const *)x, *(mpq_srcptr const *)y);
+}
+
+/* set_eq: unordered comparison with set semantics. Exact rational members are matched by
+   sorting and binary search; the other pairs one by one (within the budget). */
 static int set_eq(struct eqctx *c, const struct node *a, int sa, const struct node *b, int sb, int depth)
 {
-    struct item *ia = malloc(2 * LATEX_MAX_ITEMS * sizeof(struct item));
-    signed char *m = malloc((size_t)LATEX_MAX_ITEMS * LATEX_MAX_ITEMS);
-    int result = 0;
-    if (ia == NULL || m == NULL) {
-        set_reason(c, "out of memory");
+    const int cap = LATEX_MAX_ITEMS;
+    struct item *it = malloc(2 * (size_t)cap * sizeof(struct item));
+    signed char *m = NULL;        /* m[i * nb + j]: A's i vs B's j, 2 while not compared */
+    mpq_t *q = NULL;              /* exact values: A's at [0, na), B's at [na, na + nb) */
+    mpq_srcptr *sorted = NULL;    /* the exact ones sorted: A's from 0, B's from na */
+    unsigned char *ex = NULL;     /* ex[k]: q[k] holds the exact value of item k */
+    int nq = 0, na = 0, nb = 0, result = CMP_NO;
+    if (it == NULL) {
+        result = undecided(c, "out of memory");
         goto done;
     }
-    struct item *ib = ia + LATEX_MAX_ITEMS;
-    int na = expand(a, sa, ia, LATEX_MAX_ITEMS), nb = expand(b, sb, ib, LATEX_MAX_ITEMS);
+    na = expand(a, sa, it, cap);
+    nb = na < 0 ? -1 : expand(b, sb, it + na, cap);
     if (na < 0 || nb < 0) {
-        set_reason(c, "too many elements (over %d)", LATEX_MAX_ITEMS);
+        result = undecided(c, "too many elements (over %d)", LATEX_MAX_ITEMS);
         goto done;
     }
-    if ((long)na * nb > c->budget) {
+    int n = na + nb;
+    m = malloc((size_t)na * (size_t)nb + 1);
+    q = malloc((size_t)n * sizeof(mpq_t));
+    sorted = malloc((size_t)n * sizeof(mpq_srcptr));
+    ex = calloc((size_t)n + 1, 1);
+    if (m == NULL || q == NULL || sorted == NULL || ex == NULL) {
+        result = undecided(c, "out of memory");
+        goto done;
+    }
+    for (; nq < n; nq++)
+        mpq_init(q[nq]);
+    int ne[2] = {0, 0};
+    for (int k = 0; k < n; k++) {
+        int side = k >= na;
+        ex[k] = (unsigned char)item_exact(c, &it[k], q[k]);
+        if (ex[k])
+            sorted[(side ? na : 0) + ne[side]++] = q[k];
+    }
+    qsort(sorted, (size_t)ne[0], sizeof(*sorted), cmp_mpq_ptr);
+    qsort(sorted + na, (size_t)ne[1], sizeof(*sorted), cmp_mpq_ptr);
+    long pairs = (long)na * nb - (long)ne[0] * ne[1];
+    if (pairs > c->budget) {
         c->budget = 0;
-        set_reason(c, "too many comparisons");
+        result = undecided(c, "too many comparisons");
         goto done;
     }
-    memset(m, -1, (size_t)LATEX_MAX_ITEMS * LATEX_MAX_ITEMS);
+    memset(m, 2, (size_t)na * (size_t)nb);
     char *saved = c->reason;
     c->reason = NULL; /* element mismatches are expected while matching */
-    result = 1;
-    for (int i = 0; i < na && result; i++) {
-        int found = 0;
-        for (int j = 0; j < nb && !found; j++) {
-            m[i * LATEX_MAX_ITEMS + j] = (signed char)items_eq(c, ia[i].n, ia[i].sign, ib[j].n, ib[j].sign, depth + 1);
-            found = m[i * LATEX_MAX_ITEMS + j];
+    result = CMP_YES;
+    /* every member of A must equal one of B (side 0), and every member of B one of A */
+    for (int side = 0; side < 2 && result != CMP_NO; side++) {
+        int n1 = side == 0 ? na : nb, n2 = side == 0 ? nb : na;
+        for (int x = 0; x < n1 && result != CMP_NO; x++) {
+            int kx = side == 0 ? x : na + x;
+            if (ex[kx]) {
+                mpq_srcptr key = q[kx];
+                if (bsearch(&key, side == 0 ? sorted + na : sorted, (size_t)ne[1 - side], sizeof(*sorted),
+                            cmp_mpq_ptr) != NULL)
+                    continue;
+            }
+            int found = CMP_NO;
+            for (int y = 0; y < n2 && found != CMP_YES; y++) {
+                int i = side == 0 ? x : y, j = side == 0 ? y : x;
+                if (ex[i] && ex[na + j])
+                    continue; /* two exact values: equal only if the search found them */
+                signed char *v = &m[i * nb + j];
+                if (*v == 2)
+                    *v = (signed char)items_eq(c, it[i].n, it[i].sign, it[na + j].n, it[na + j].sign, depth + 1);
+                if (*v == CMP_YES || *v == CMP_UNDECIDED)
+                    found = *v;
+            }
+            if (found == CMP_NO)
+                result = CMP_NO;
+            else if (found == CMP_UNDECIDED)
+                result = CMP_UNDECIDED;
         }
-        result = found;
-    }
-    for (int j = 0; j < nb && result; j++) {
-        int found = 0;
-        for (int i = 0; i < na && !found; i++) {
-            signed char v = m[i * LATEX_MAX_ITEMS + j];
-            if (v < 0)
-                v = (signed char)items_eq(c, ia[i].n, ia[i].sign, ib[j].n, ib[j].sign, depth + 1);
-            found = v;
-        }
-        result = found;
     }
     c->reason = saved;
-    if (!result) {
-        if (c->budget <= 0)
-            set_reason(c, "too many comparisons");
-        else if (cls_of(a, sa) != cls_of(b, sb))
+    if (result == CMP_NO) {
+        if (cls_of(a, sa) != cls_of(b, sb))
             set_reason(c, "not equivalent (%s vs %s)", cls_name(cls_of(a, sa)), cls_name(cls_of(b, sb)));
         else if (na != nb)
             set_reason(c, "not equivalent (%d vs %d elements)", na, nb);
@@ -2882,21 +3212,23 @@ static int set_eq(struct eqctx *c, const struct node *a, int sa, const struct no
             set_reason(c, "not equivalent (the sets differ)");
     }
 done:
-    free(ia);
+    for (int k = 0; k < nq; k++)
+        mpq_clear(q[k]);
+    free(q);
+    free(sorted);
+    free(ex);
+    free(it);
     free(m);
     return result;
 }
 
+/* items_eq: CMP_YES, CMP_NO or CMP_UNDECIDED (a cap stopped the comparison) */
 static int items_eq(struct eqctx *c, const struct node *a, int sa, const struct node *b, int sb, int depth)
 {
-    if (--c->budget < 0) {
-        set_reason(c, "too many comparisons");
-        return 0;
-    }
-    if (depth > 2 * LATEX_MAX_DEPTH) {
-        set_reason(c, "too deep");
-        return 0;
-    }
+    if (--c->budget < 0)
+        return undecided(c, "too many comparisons");
+    if (depth > 2 * LATEX_MAX_DEPTH)
+        return undecided(c, "too deep");
     int ca = cls_of(a, sa), cb = cls_of(b, sb);
     if (ca == CL_SET || cb == CL_SET)
         return set_eq(c, a, sa, b, sb, depth);
@@ -2911,12 +3243,18 @@ static int items_eq(struct eqctx *c, const struct node *a, int sa, const struct 
             ny++;
         if (nx != ny) {
             set_reason(c, "not equivalent (tuples of %d and %d elements)", nx, ny);
-            return 0;
+            return CMP_NO;
         }
-        for (; x != NULL; x = x->next, y = y->next)
-            if (!items_eq(c, x, 0, y, 0, depth + 1))
-                return 0;
-        return 1;
+        /* a definite difference anywhere beats an undecided element */
+        int result = CMP_YES;
+        for (; x != NULL; x = x->next, y = y->next) {
+            int r = items_eq(c, x, 0, y, 0, depth + 1);
+            if (r == CMP_NO)
+                return CMP_NO;
+            if (r == CMP_UNDECIDED)
+                result = CMP_UNDECIDED;
+        }
+        return result;
     }
     int a_iv = ca == CL_INTERVAL || (ca == CL_TUPLE && cb == CL_INTERVAL);
     int b_iv = cb == CL_INTERVAL || (cb == CL_TUPLE && ca == CL_INTERVAL);
@@ -2925,7 +3263,7 @@ static int items_eq(struct eqctx *c, const struct node *a, int sa, const struct 
         if (x == NULL || x->next == NULL || y == NULL || y->next == NULL || x->next->next != NULL ||
             y->next->next != NULL) {
             set_reason(c, "not equivalent (tuple vs interval)");
-            return 0;
+            return CMP_NO;
         }
         int fa = a->kind == N_INTERVAL ? a->flags : 0, fb = b->kind == N_INTERVAL ? b->flags : 0;
         /* closedness does not matter at an infinite end */
@@ -2935,12 +3273,16 @@ static int items_eq(struct eqctx *c, const struct node *a, int sa, const struct 
             fa &= ~2, fb &= ~2;
         if (fa != fb) {
             set_reason(c, "not equivalent (open vs closed interval end)");
-            return 0;
+            return CMP_NO;
         }
-        return items_eq(c, x, 0, y, 0, depth + 1) && items_eq(c, x->next, 0, y->next, 0, depth + 1);
+        int r1 = items_eq(c, x, 0, y, 0, depth + 1);
+        if (r1 == CMP_NO)
+            return CMP_NO;
+        int r2 = items_eq(c, x->next, 0, y->next, 0, depth + 1);
+        return r2 == CMP_NO ? CMP_NO : (r1 == CMP_YES && r2 == CMP_YES) ? CMP_YES : CMP_UNDECIDED;
     }
     set_reason(c, "not equivalent (%s vs %s)", cls_name(ca), cls_name(cb));
-    return 0;
+    return CMP_NO;
 }
 
 int latex_equiv(const struct latex_expr *a, const struct latex_expr *b, char *reason, size_t reasonlen)
@@ -2960,13 +3302,15 @@ int latex_equiv(const struct latex_expr *a, const struct latex_expr *b, char *re
     struct eqctx c;
     memset(&c, 0, sizeof(c));
     c.pm = 1;
-    c.budget = 10000;
+    c.budget = LATEX_MAX_COMPARISONS;
     c.reason = reason;
     c.reasonlen = reasonlen;
     int eq = items_eq(&c, a->root, 0, b->root, 0, 0);
-    if (!eq && reason != NULL && reasonlen > 0 && reason[0] == '\0')
+    if (eq == CMP_UNDECIDED)
+        util_errf(reason, reasonlen, "%s", c.undecided[0] != '\0' ? c.undecided : "undecided");
+    else if (eq == CMP_NO && reason != NULL && reasonlen > 0 && reason[0] == '\0')
         util_errf(reason, reasonlen, "not equivalent");
-    if (eq && reason != NULL && reasonlen > 0)
+    if (eq == CMP_YES && reason != NULL && reasonlen > 0)
         reason[0] = '\0';
     return eq;
 }

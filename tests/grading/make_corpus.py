@@ -39,6 +39,8 @@ MV_FBOX = "RSA's remove_boxed keeps only \\boxed{...}: \\fbox content becomes ''
 MV_THINK = "the RSA pipeline ignores </think>; with after_think only the text after it counts"
 MV_STRICT = "the RSA pipeline has no fallback; strict=false uses the last number of the text"
 MV_I = "i is the imaginary unit; math-verify treats i as a plain symbol"
+MV_DEG = "; math-verify drops ^\\circ even inside a trig function, so it compares the radian reading with itself"
+MV_TEXT = "; math-verify drops every \\text{...} word as a unit"
 MV_LASTLINE = "gold is a list: all boxes on the last boxed line form the answer; RSA keeps only the last box"
 
 
@@ -119,8 +121,9 @@ def integers():
     T(t, "12", "\\frac{24}{2}", "unevaluated fraction of an integer")
     F(t, "12", "\\frac{25}{2}")
     T(t, "109", "109 ", "trailing space")
-    T(t, "109", "10 9", "spaces are ignored in LaTeX math (10 9 renders as 109; SI groups digits with spaces);"
-      " math-verify reads 10 9 as 10+9 = 19")
+    F(t, "109", "10 9", "digits separated by a space are one number only as thousands grouping (groups of exactly"
+      " 3 digits, as SI writes 1 000 000); '10 9' is two numbers in a row, which is refused (unparseable) rather"
+      " than guessed as 109 or 10*9 = 90 (see review-005..007)")
     F(t, "37", "0.37")
     F(t, "37", "37^2")
     F(t, "37", "\\frac{37}{2}")
@@ -749,6 +752,44 @@ def extraction():
     F(t, "3", None, "\\boxed after \\fbox: the last box wins", response="\\fbox{3} and then \\boxed{4}")
 
 
+# ---------------------------------------------------------------- review findings (each was graded wrong once)
+def review():
+    t = "review"
+    F(t, "\\sin 30^\\circ", "\\sin 30", "sin 30 degrees = 1/2 but sin 30 (radians) = -0.988: the quick string match"
+      " must not drop ^\\circ inside a trig function" + MV_DEG)
+    F(t, "\\cos 60^{\\circ}", "\\cos 60", "cos 60 degrees = 1/2 but cos 60 (radians) = -0.952" + MV_DEG)
+    F(t, "2\\sin 10^\\circ", "2\\sin 10", "2 sin 10 degrees = 0.347 but 2 sin 10 (radians) = -1.088" + MV_DEG)
+    T(t, "74^\\circ", "74", "outside a trig function the degree sign is a unit and may be omitted")
+    F(t, "6", "2 3", "two numbers in a row are not a product: '2 3' is no way to write 6")
+    F(t, "6", "2\\,3", "a thin space between two numbers is not a product either")
+    F(t, "23", "2\\,3", "'2\\,3' is not thousands grouping (that needs groups of 3 digits): two numbers in a"
+      " row, refused rather than glued into 23")
+    T(t, "1000000", "1 000 000", "SI-style thousands grouping with spaces (groups of exactly 3 digits);"
+      " math-verify reads 1 000 000 as the product 1*0*0")
+    F(t, "5", "5\\text{ million}", "'million' is a scale word, not a unit: 5 million is 5000000, not 5" + MV_TEXT)
+    T(t, "5000000", "5\\text{ million}", "5 million is 5000000" + MV_TEXT + " (so it compares 5 with 5000000)")
+    T(t, "2500", "2.5 \\text{ thousand}", "2.5 thousand is 2500" + MV_TEXT + " (so it compares 2.5 with 2500)")
+    F(t, "5", "\\text{not } 5", "'not 5' says the opposite of 5: a word that changes the meaning is never dropped"
+      " as a unit")
+    F(t, "5", "5 \\text{ or more}", "'5 or more' is a bound, not the value 5" + MV_TEXT)
+    F(t, "e^{-30}", "0", "e^{-30} = 9.4e-14 is not 0: an absolute tolerance of 1e-12 wrongly accepted it")
+    F(t, "\\pi\\cdot10^{-13}", "0", "3.1e-13 is not 0")
+    F(t, "\\sqrt2\\cdot10^{-13}", "\\sqrt3\\cdot10^{-13}", "1.41e-13 and 1.73e-13 differ by 22%")
+    F(t, "\\frac{1}{\\pi^{30}}", "\\frac{1}{e^{30}}", "1.2e-15 and 9.4e-14 differ by a factor of 77")
+    T(t, "0", "\\sin\\pi", "sin(pi) is exactly 0: rounding noise of the numeric test must still cancel")
+    F(t, "1,000", "1, 0", "the gold 1,000 is one number (thousands grouping): the answer being a list must not"
+      " turn it into the list 1, 0")
+    F(t, "12,345", "345, 12", "the gold 12,345 is one number, not the list 12, 345")
+    F(t, "12, 345", "12345", "the gold '12, 345' is a list of two numbers (a space after the comma), not 12345")
+    n = 120
+    T(t, ", ".join(str(k) for k in range(1, n + 1)), ", ".join(str(k) for k in range(n, 0, -1)),
+      "a list of 120 values, reordered: matched by sorting exact values (the old pairwise budget gave up)")
+    T(t, "201x^2", "+".join(["x^2"] * 201), "201 flat powers are not 201 levels of nesting")
+    T(t, "2\\ln 10", "\\log 100", "\\log without a base is read as ln (2 ln 10 = ln 100), the convention of sympy's parse_latex and of"
+      " analysis (ISO 80000-2 writes lg for base 10), documented in grade.h; math-verify 0.9.0 reads \\log as"
+      " base 10, a different convention")
+
+
 def build():
     integers()
     fractions()
@@ -763,6 +804,7 @@ def build():
     structures()
     variables()
     extraction()
+    review()
     ids = [c["id"] for c in CASES]
     assert len(ids) == len(set(ids)), "duplicate ids"
     return "".join(json.dumps(c, ensure_ascii=False) + "\n" for c in CASES)

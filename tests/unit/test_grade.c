@@ -458,6 +458,73 @@ static const struct eq_case eq_cases[] = {
     {"5", "\\frac{1}{0}", 0},
     {"x", "\\frac{x}{0}", 0},
     {"0", "0\\cdot\\infty", 0},
+    /* review-001..: degrees never vanish inside a trig function, not even on the quick path */
+    {"\\sin 30^\\circ", "\\sin 30", 0},
+    {"\\cos 60^{\\circ}", "\\cos 60", 0},
+    {"2\\sin 10^\\circ", "2\\sin 10", 0},
+    {"\\sin 30^\\circ", "\\sin 30^{\\circ}", 1},
+    {"\\sin 30^\\circ", "\\sin\\frac{\\pi}{6}", 1},
+    {"74^\\circ", "74", 1},
+    {"74^{\\circ}", "74", 1},
+    /* two numbers in a row are never a product; digits glue only as thousands grouping */
+    {"6", "2 3", 0},
+    {"6", "2\\,3", 0},
+    {"23", "2\\,3", 0},
+    {"23", "2 3", 0},
+    {"109", "10 9", 0},
+    {"90", "10 9", 0},
+    {"\\frac{3}{2}", "\\frac123", 0},
+    {"1000000", "1 000 000", 1},
+    {"1000000", "1\\,000\\,000", 1},
+    {"1000", "1\\;000", 1},
+    {"1000", "1\\ 000", 1},
+    {"(1000, 2)", "(1 000, 2)", 1},
+    {"6", "(2)(3)", 1},
+    {"\\frac{3}{2}", "\\frac{1}{2}3", 1},
+    /* scale words multiply; meaning-changing words are never dropped as units */
+    {"5", "5\\text{ million}", 0},
+    {"5000000", "5\\text{ million}", 1},
+    {"5000000", "5 million", 1},
+    {"5000000", "5\\text{ Million dollars}", 1},
+    {"2500", "2.5\\text{ thousand}", 1},
+    {"300", "3 \\text{ hundreds}", 1},
+    {"24", "2\\text{ dozen}", 1},
+    {"3000000000", "3\\mathrm{billion}", 1},
+    {"5", "\\text{not } 5", 0},
+    {"5", "5 \\text{ or more}", 0},
+    {"5", "\\text{at least } 5", 0},
+    {"3", "\\text{all reals except } 3", 0},
+    {"5", "5\\text{ none}", 0},
+    {"\\text{no solution}", "\\text{No solution}", 1},
+    {"\\text{none}", "None", 1},
+    {"\\text{Hundred Acre Wood}", "\\text{hundred acre wood}", 1},
+    /* tiny values: no absolute tolerance, but rounding noise (sin pi) still cancels */
+    {"e^{-30}", "0", 0},
+    {"e^{-40}", "0", 0},
+    {"\\pi\\cdot10^{-13}", "0", 0},
+    {"\\sqrt2\\cdot10^{-13}", "\\sqrt3\\cdot10^{-13}", 0},
+    {"\\frac{1}{\\pi^{30}}", "\\frac{1}{e^{30}}", 0},
+    {"10^{-20}\\pi", "0", 0},
+    {"\\sin\\pi", "0", 1},
+    {"\\cos\\frac{\\pi}{2}", "0", 1},
+    {"\\tan\\pi", "0", 1},
+    {"e^{i\\pi}+1", "0", 1},
+    {"\\sin^2 x+\\cos^2 x-1", "0", 1},
+    {"(\\sqrt2+\\sqrt3)^2-5-2\\sqrt6", "0", 1},
+    {"\\arcsin 1", "\\frac{\\pi}{2}", 1},
+    {"\\pi e^{-30}", "\\pi e^{-30}(1+10^{-9})", 0},
+    {"\\pi e^{-30}", "\\frac{\\pi}{e^{30}}", 1},
+    /* a gold with thousands grouping stays a number when the answer is a list */
+    {"1,000", "1, 0", 0},
+    {"12,345", "345, 12", 0},
+    {"12,345", "12, 345", 0},
+    {"12, 345", "12345", 0}, /* a list gold is never read as one number */
+    {"1, 0", "1,0", 1},
+    {"1,000", "1\\,000", 1},
+    /* \\log without a base is the natural logarithm */
+    {"\\log 100", "2\\ln 10", 1},
+    {"\\log 100", "2", 0},
+    {"\\lg 100", "2", 1},
 };
 
 static void test_equiv(void **state)
@@ -521,8 +588,15 @@ static const struct status_case status_cases[] = {
     {"(1,2)", "5", GRADE_WRONG, "not equivalent (tuple vs number)"},
     {"[0,1)", "[0,1]", GRADE_WRONG, "not equivalent (open vs closed interval end)"},
     {"2, 3", "2, 3, 4", GRADE_WRONG, "not equivalent (2 vs 3 elements)"},
-    {"5", "10^{10^{10}}", GRADE_WRONG, "too large"},
-    {"5", "100000!", GRADE_WRONG, "too large"},
+    {"5", "10^{10^{10}}", GRADE_UNPARSEABLE, "undecided: too large to compare"},
+    {"5", "100000!", GRADE_UNPARSEABLE, "undecided: too large to compare"},
+    {"5", "e^{10^{10}}", GRADE_UNPARSEABLE, "undecided: too large to compare"},
+    {"5", "\\frac{1}{\\sin\\pi}", GRADE_UNPARSEABLE, "undecided: not decidable numerically"},
+    {"(1, 5)", "(2, 10^{10^{10}})", GRADE_WRONG, "not equivalent"}, /* a definite difference decides */
+    {"6", "2 3", GRADE_UNPARSEABLE, "unparseable: two numbers in a row at 2"},
+    {"23", "2\\,3", GRADE_UNPARSEABLE, "unparseable: two numbers in a row at 3"},
+    {"5", "\\text{not } 5", GRADE_UNPARSEABLE, "unparseable: the word 'not' at 6 changes the meaning"},
+    {"1,000", "1, 0", GRADE_WRONG, "not equivalent (number vs set)"},
     {"5", "\\frac{1}{0}", GRADE_WRONG, "undefined"},
     {"\\text{Alice}", "\\text{Bob}", GRADE_WRONG, "not equivalent (text answer)"},
 };
@@ -611,7 +685,7 @@ static void test_check(void **state)
         grade_result_free(&r); /* twice is harmless */
     }
     assert_string_equal(GRADE_NAME, "rsa-math");
-    assert_string_equal(GRADE_VERSION, "2");
+    assert_string_equal(GRADE_VERSION, "3");
     assert_int_equal(failures, 0);
 }
 
@@ -658,6 +732,33 @@ static void test_latex_api(void **state)
     assert_int_equal(latex_equiv(a, b, err, sizeof(err)), 1); /* both the list {1, 0} */
     latex_free(a);
     latex_free(b);
+    /* a cap stops the comparison: -1 with the cap as the reason */
+    a = latex_parse("10^{10^{10}}", &lo, err, sizeof(err));
+    b = latex_parse("7", &lo, err, sizeof(err));
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_int_equal(latex_equiv(a, b, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "too large"));
+    assert_int_equal(latex_equiv(a, a, err, sizeof(err)), 1);
+    assert_int_equal(latex_equiv(b, b, err, sizeof(err)), 1);
+    latex_free(a);
+    latex_free(b);
+    /* the same string in both thousands modes: 1,000 is a number or the list 1, 0 */
+    a = latex_parse("1,000", &lo, err, sizeof(err));
+    lo.thousands = 0;
+    b = latex_parse("1,000", &lo, err, sizeof(err));
+    lo.thousands = 1;
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_int_equal(latex_equiv(a, b, err, sizeof(err)), 0);
+    latex_free(a);
+    latex_free(b);
+    /* parser errors of the review fixes */
+    assert_null(latex_parse("2 3", &lo, err, sizeof(err)));
+    assert_non_null(strstr(err, "two numbers in a row"));
+    assert_null(latex_parse("2^{\\text{million}}", &lo, err, sizeof(err)));
+    assert_null(latex_parse("5\\text{ except }", &lo, err, sizeof(err)));
+    assert_non_null(strstr(err, "except"));
     char *k = latex_text_key("\\text{Hello, World!} 42");
     assert_string_equal(k, "helloworld42");
     free(k);
@@ -675,6 +776,26 @@ static char *repeat(const char *unit, size_t times, const char *prefix, const ch
     for (size_t i = 0; i < times; i++)
         memcpy(s + pl + i * ul, unit, ul);
     memcpy(s + pl + ul * times, suffix, sl + 1);
+    return s;
+}
+
+/* list_of: "f(2), f(3), ..., f(n+1)" (order 0), reversed (order 1), or reversed with
+   f(2) replaced by f(n+2) (order 2) */
+static char *list_of(const char *f, int n, int order)
+{
+    size_t cap = (size_t)n * 32 + 1, len = 0;
+    char *s = malloc(cap);
+    assert_non_null(s);
+    s[0] = '\0';
+    for (int k = 0; k < n; k++) {
+        int v = order == 0 ? k + 2 : n + 1 - k;
+        if (order == 2 && v == 2)
+            v = n + 2;
+        if (k > 0)
+            len += (size_t)snprintf(s + len, cap - len, ", ");
+        len += (size_t)snprintf(s + len, cap - len, f, v);
+        assert_true(len < cap - 1);
+    }
     return s;
 }
 
@@ -752,23 +873,43 @@ static void test_bounds(void **state)
     assert_int_equal(grade_compare("1, 2", list, reason, sizeof(reason)), GRADE_CORRECT);
     free(list);
     list = repeat("1,", 10000, "", "2");
-    assert_int_equal(grade_compare("1, 2", list, reason, sizeof(reason)), GRADE_WRONG);
-    assert_non_null(strstr(reason, "too many elements"));
+    assert_int_equal(grade_compare("1, 2", list, reason, sizeof(reason)), GRADE_UNPARSEABLE);
+    assert_non_null(strstr(reason, "undecided: too many elements"));
     free(list);
     char *list2 = repeat("x,", 10000, "", "2");
-    assert_int_equal(grade_compare("1, 2", list2, reason, sizeof(reason)), GRADE_WRONG);
+    assert_int_equal(grade_compare("1, 2", list2, reason, sizeof(reason)), GRADE_UNPARSEABLE);
     free(list2);
+    /* 256-element lists, reordered: exact members are matched by sorting, others pairwise */
+    const char *fmt[] = {"%d", "\\sqrt{%d}", "(%d, 1)", "x^{%d}"};
+    for (size_t f = 0; f < sizeof(fmt) / sizeof(fmt[0]); f++)
+        for (int changed = 0; changed < 2; changed++) {
+            char *la = list_of(fmt[f], 256, 0), *lb = list_of(fmt[f], 256, changed ? 2 : 1);
+            enum grade_status st = grade_compare(la, lb, reason, sizeof(reason));
+            if (st != (changed ? GRADE_WRONG : GRADE_CORRECT))
+                fail_msg("256 %s \"%s\": %s (%s)", changed ? "changed" : "reordered", fmt[f], grade_status_str(st),
+                         reason);
+            free(la);
+            free(lb);
+        }
+    /* powers and postfix operators count nesting, not totals: 300 flat terms are fine */
+    char *squares = repeat("+x^2!", 300, "x^2!", "");
+    assert_int_equal(grade_compare("301 (x^2)!", squares, reason, sizeof(reason)), GRADE_CORRECT);
+    free(squares);
+    char *tower = repeat("^2", 250, "2", "");
+    assert_int_equal(grade_compare("1", tower, reason, sizeof(reason)), GRADE_UNPARSEABLE);
+    assert_non_null(strstr(reason, "too deep"));
+    free(tower);
     /* huge numbers */
     const char *big[] = {"10^{10^{10}}", "2^{2^{2^{2^{2^{2}}}}}", "100000!", "\\binom{10^9}{5 \\cdot 10^8}",
                          "9^{9^{9}}", "(10^{100000})!", "10^{-10^{10}}", "0.5^{10^{10}}", "\\sqrt{10^{10^{10}}}",
                          "\\sqrt{2}^{10^{10}}", "e^{10^{10}}", "20000!!"};
     for (size_t i = 0; i < sizeof(big) / sizeof(big[0]); i++) {
         enum grade_status st = grade_compare("5", big[i], reason, sizeof(reason));
-        if (st != GRADE_WRONG)
+        if (st != GRADE_UNPARSEABLE || strncmp(reason, "undecided: too large", 20) != 0)
             fail_msg("\"%s\": %s (%s)", big[i], grade_status_str(st), reason);
     }
     char *digits = repeat("9", 60000, "", "");
-    assert_int_equal(grade_compare("5", digits, reason, sizeof(reason)), GRADE_WRONG);
+    assert_int_equal(grade_compare("5", digits, reason, sizeof(reason)), GRADE_UNPARSEABLE);
     assert_int_equal(grade_compare(digits, digits, reason, sizeof(reason)), GRADE_CORRECT);
     free(digits);
     /* a 1 MB response */
@@ -839,8 +980,12 @@ static void test_normalize(void **state)
     failures = 0;
     const char *cases[][2] = {
         {"025", "25"}, {"1{,}000", "1000"}, {"1,000", "1000"}, {"1,2", "1,2"}, {"-0", "0"}, {"+007", "7"},
-        {"$\\dfrac{1}{2}$.", "\\frac{1}{2}"}, {"\\left[ 1, 2 \\right]", "[1,2]"}, {"12\\text{ cm}", "12cm"},
+        {"$\\dfrac{1}{2}$.", "\\frac{1}{2}"}, {"\\left[ 1,2 \\right]", "[1,2]"}, {"12\\text{ cm}", "12cm"},
         {"\\text{a\\text{b}}", "ab"}, {"7...", "7"}, {"", ""},
+        /* meaning is kept: degrees inside trig, a space between digits or after a comma */
+        {"74^\\circ", "74"}, {"\\sin 30^\\circ", "\\sin30^\\circ"}, {"2\\cos 60^{\\circ}", "2\\cos60^{\\circ}"},
+        {"2 3", "2 3"}, {"2\\,3", "2 3"}, {"2 \\, 3", "2 3"}, {"1\\,000", "1 000"}, {"1, 0", "1, 0"},
+        {"12, 345", "12, 345"}, {"x + 1", "x+1"}, {"\\left[ 1, 2 \\right]", "[1, 2]"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char *got = grade_normalize(cases[i][0]);
