@@ -50,14 +50,46 @@ static int parse_format(const struct cli_args *a, enum report_format *fmt)
     return 0;
 }
 
-/* analyse the baseline run and compare `rsa` against it */
-static enum rsa_err budget_against(struct store *st, const char *base_name, const struct run_analysis *rsa,
-                                   struct run_analysis *base, struct budget_cmp *b, char *err, size_t errlen)
+/* analyse names[n] (a NULL name = the newest run), compare the deepest of them with
+   --baseline when given (its rounds hold the shallower curves too), and write them all
+   to --out in fmt */
+static enum rsa_err render_runs(struct store *st, const char *const *names, int n, const struct cli_args *a,
+                                enum report_format fmt, char *err, size_t errlen)
 {
-    enum rsa_err rc = analysis_run(st, base_name, base, err, errlen);
-    if (rc != RSA_OK)
-        return rc;
-    return analysis_budget(rsa, base, b, err, errlen);
+    struct run_analysis *runs = calloc((size_t)n, sizeof(*runs));
+    struct run_analysis base = {0};
+    struct budget_cmp b = {0};
+    int done = 0, have_base = 0, have_b = 0;
+    enum rsa_err rc = runs ? RSA_OK : RSA_ERR_NOMEM;
+    for (; rc == RSA_OK && done < n; done++)
+        if ((rc = analysis_run(st, names[done], &runs[done], err, errlen)) != RSA_OK)
+            break;
+    if (rc == RSA_OK && a->baseline != NULL) {
+        int deepest = 0;
+        for (int i = 1; i < n; i++)
+            if (runs[i].n_rounds > runs[deepest].n_rounds)
+                deepest = i;
+        rc = analysis_run(st, a->baseline, &base, err, errlen);
+        have_base = rc == RSA_OK;
+        if (rc == RSA_OK)
+            rc = analysis_budget(&runs[deepest], &base, &b, err, errlen);
+        have_b = rc == RSA_OK;
+    }
+    FILE *out = NULL;
+    if (rc == RSA_OK && (out = open_out(a, err, errlen)) == NULL)
+        rc = RSA_ERR_IO;
+    if (rc == RSA_OK) {
+        rc = report_render(runs, n, have_b ? &b : NULL, fmt, out, err, errlen);
+        rc = close_out(a, out, rc, err, errlen);
+    }
+    if (have_b)
+        analysis_budget_free(&b);
+    if (have_base)
+        analysis_free(&base);
+    for (int i = 0; runs && i < done; i++)
+        analysis_free(&runs[i]);
+    free(runs);
+    return rc;
 }
 
 int cli_report(const struct cli_args *a, int export)
@@ -76,33 +108,16 @@ int cli_report(const struct cli_args *a, int export)
         fprintf(stderr, "rsa: %s\n", err);
         return code;
     }
-    struct run_analysis run = {0}, base = {0};
-    struct budget_cmp b = {0};
-    int have_run = 0, have_base = 0, have_b = 0;
-    enum rsa_err rc = RSA_OK;
-    if (!export) {
-        rc = analysis_run(st, a->run, &run, err, sizeof(err));
-        have_run = rc == RSA_OK;
-        if (rc == RSA_OK && a->baseline != NULL) {
-            rc = budget_against(st, a->baseline, &run, &base, &b, err, sizeof(err));
-            have_base = base.name != NULL;
-            have_b = rc == RSA_OK;
-        }
+    enum rsa_err rc;
+    if (export) {
+        FILE *out = open_out(a, err, sizeof(err));
+        rc = out ? report_export(st, a->run, out, err, sizeof(err)) : RSA_ERR_IO;
+        if (out != NULL)
+            rc = close_out(a, out, rc, err, sizeof(err));
+    } else {
+        const char *names[1] = {a->run};
+        rc = render_runs(st, names, 1, a, fmt, err, sizeof(err));
     }
-    FILE *out = NULL;
-    if (rc == RSA_OK && (out = open_out(a, err, sizeof(err))) == NULL)
-        rc = RSA_ERR_IO;
-    if (rc == RSA_OK) {
-        rc = export ? report_export(st, a->run, out, err, sizeof(err))
-                    : report_render(&run, 1, have_b ? &b : NULL, fmt, out, err, sizeof(err));
-        rc = close_out(a, out, rc, err, sizeof(err));
-    }
-    if (have_b)
-        analysis_budget_free(&b);
-    if (have_base)
-        analysis_free(&base);
-    if (have_run)
-        analysis_free(&run);
     store_close(st);
     return rc == RSA_OK ? 0 : cli_fail(rc, err);
 }
@@ -151,52 +166,15 @@ int cli_compare(const struct cli_args *a)
     }
     if (!bad && n == 0)
         bad = "--runs: no run names given";
-    if (bad) {
-        free(names);
-        free(list);
-        return cli_fail(RSA_ERR_USAGE, bad);
-    }
-    int code = cli_open_db(a->db, &st, err, sizeof(err));
-    if (code != 0) {
-        free(names);
-        free(list);
+    int code = bad ? cli_fail(RSA_ERR_USAGE, bad) : cli_open_db(a->db, &st, err, sizeof(err));
+    if (code == 0) {
+        enum rsa_err rc = render_runs(st, names, n, a, fmt, err, sizeof(err));
+        store_close(st);
+        code = rc == RSA_OK ? 0 : cli_fail(rc, err);
+    } else if (!bad) {
         fprintf(stderr, "rsa: %s\n", err);
-        return code;
     }
-    struct run_analysis *runs = calloc((size_t)n, sizeof(*runs));
-    struct run_analysis base = {0};
-    struct budget_cmp b = {0};
-    int done = 0, have_base = 0, have_b = 0;
-    enum rsa_err rc = runs ? RSA_OK : RSA_ERR_NOMEM;
-    for (; rc == RSA_OK && done < n; done++)
-        if ((rc = analysis_run(st, names[done], &runs[done], err, sizeof(err))) != RSA_OK)
-            break;
-    if (rc == RSA_OK && a->baseline != NULL) {
-        /* the budget comparison is made for the deepest run (its rounds hold the shallower curves too) */
-        int deepest = 0;
-        for (int i = 1; i < n; i++)
-            if (runs[i].n_rounds > runs[deepest].n_rounds)
-                deepest = i;
-        rc = budget_against(st, a->baseline, &runs[deepest], &base, &b, err, sizeof(err));
-        have_base = base.name != NULL;
-        have_b = rc == RSA_OK;
-    }
-    FILE *out = NULL;
-    if (rc == RSA_OK && (out = open_out(a, err, sizeof(err))) == NULL)
-        rc = RSA_ERR_IO;
-    if (rc == RSA_OK) {
-        rc = report_render(runs, n, have_b ? &b : NULL, fmt, out, err, sizeof(err));
-        rc = close_out(a, out, rc, err, sizeof(err));
-    }
-    if (have_b)
-        analysis_budget_free(&b);
-    if (have_base)
-        analysis_free(&base);
-    for (int i = 0; runs && i < done; i++)
-        analysis_free(&runs[i]);
-    free(runs);
     free(names);
     free(list);
-    store_close(st);
-    return rc == RSA_OK ? 0 : cli_fail(rc, err);
+    return code;
 }

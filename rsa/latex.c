@@ -301,24 +301,24 @@ static const struct cmd_def cmd_defs[] = {
     {"operatorname", K_OPNAME, 0}, {"degree", K_DEG, 0}, {"circ", K_DEG, 0}, {"percent", K_PCT, 0},
 };
 
+/* def_find: the entry of table[len] named name[n], or NULL */
+static const struct cmd_def *def_find(const struct cmd_def *table, size_t len, const char *name, int n)
+{
+    for (size_t i = 0; i < len; i++)
+        if ((int)strlen(table[i].name) == n && memcmp(table[i].name, name, (size_t)n) == 0)
+            return &table[i];
+    return NULL;
+}
+
 static const struct cmd_def *cmd_find(const char *name, int n)
 {
-    for (size_t i = 0; i < sizeof(cmd_defs) / sizeof(cmd_defs[0]); i++)
-        if ((int)strlen(cmd_defs[i].name) == n && memcmp(cmd_defs[i].name, name, (size_t)n) == 0)
-            return &cmd_defs[i];
-    return NULL;
+    return def_find(cmd_defs, sizeof(cmd_defs) / sizeof(cmd_defs[0]), name, n);
 }
 
 /* plain words (no backslash) with a meaning: math names, units, separators */
 enum wkind { W_CMD, W_FUNC, W_UNIT, W_PCT, W_DEG };
 
-struct word_def {
-    const char *name;
-    int kind;
-    int arg;
-};
-
-static const struct word_def word_defs[] = {
+static const struct cmd_def word_defs[] = {
     {"sqrt", W_CMD, C_SQRT}, {"pi", W_CMD, C_PI}, {"infty", W_CMD, C_INF}, {"inf", W_CMD, C_INF},
     {"infinity", W_CMD, C_INF}, {"sin", W_FUNC, F_SIN}, {"cos", W_FUNC, F_COS}, {"tan", W_FUNC, F_TAN},
     {"ln", W_FUNC, F_LN}, {"log", W_FUNC, F_LOG}, {"exp", W_FUNC, F_EXP},
@@ -332,12 +332,9 @@ static const struct word_def word_defs[] = {
     {"deg", W_DEG, 0},
 };
 
-static const struct word_def *word_find(const char *w, int n)
+static const struct cmd_def *word_find(const char *w, int n)
 {
-    for (size_t i = 0; i < sizeof(word_defs) / sizeof(word_defs[0]); i++)
-        if ((int)strlen(word_defs[i].name) == n && memcmp(word_defs[i].name, w, (size_t)n) == 0)
-            return &word_defs[i];
-    return NULL;
+    return def_find(word_defs, sizeof(word_defs) / sizeof(word_defs[0]), w, n);
 }
 
 /* scale words multiply the number before them (5 million = 5000000); any case */
@@ -404,7 +401,7 @@ static void lex_text_word(struct lex *lx, int p, int q)
     }
     if (neg_find(lx->src + p, q - p))
         note_neg(lx, p, q);
-    const struct word_def *w = word_find(lx->src + p, q - p);
+    const struct cmd_def *w = word_find(lx->src + p, q - p);
     if (w != NULL && w->kind == W_PCT) {
         lex_push(lx, TK_PCT, p, q);
         return;
@@ -697,7 +694,7 @@ static int lex_run(struct lex *lx, int p)
     while (q < lx->n && is_alpha(s[q]))
         q++;
     int len = q - p;
-    const struct word_def *w = len >= 2 ? word_find(s + p, len) : NULL;
+    const struct cmd_def *w = len >= 2 ? word_find(s + p, len) : NULL;
     if (w != NULL) {
         struct tok *t;
         switch (w->kind) {

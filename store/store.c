@@ -396,11 +396,9 @@ static void bind_opt_int(sqlite3_stmt *st, int i, int v)
         sqlite3_bind_int(st, i, v);
 }
 
-/* bind and run put_verdict for t's coordinates and verdict fields; caller holds s->mu. */
-static enum rsa_err bind_step_verdict(struct store *s, int64_t run_id, const struct store_trace *t, char *err,
-                                      size_t errlen)
+/* bind_coords: parameters 1..5 of put_trace and put_verdict, the trace's key */
+static void bind_coords(sqlite3_stmt *st, int64_t run_id, const struct store_trace *t)
 {
-    sqlite3_stmt *st = s->put_verdict;
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     sqlite3_bind_int64(st, 1, run_id);
@@ -408,6 +406,14 @@ static enum rsa_err bind_step_verdict(struct store *s, int64_t run_id, const str
     sqlite3_bind_int(st, 3, t->repeat);
     sqlite3_bind_int(st, 4, t->round);
     sqlite3_bind_int(st, 5, t->slot);
+}
+
+/* bind and run put_verdict for t's coordinates and verdict fields; caller holds s->mu. */
+static enum rsa_err bind_step_verdict(struct store *s, int64_t run_id, const struct store_trace *t, char *err,
+                                      size_t errlen)
+{
+    sqlite3_stmt *st = s->put_verdict;
+    bind_coords(st, run_id, t);
     if (t->answer)
         sqlite3_bind_text(st, 6, t->answer, -1, SQLITE_STATIC);
     else
@@ -463,13 +469,7 @@ enum rsa_err store_put_trace(struct store *s, int64_t run_id, const struct store
     if (rc != RSA_OK)
         goto out;
     sqlite3_stmt *st = s->put_trace;
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    sqlite3_bind_int64(st, 1, run_id);
-    sqlite3_bind_int(st, 2, t->problem);
-    sqlite3_bind_int(st, 3, t->repeat);
-    sqlite3_bind_int(st, 4, t->round);
-    sqlite3_bind_int(st, 5, t->slot);
+    bind_coords(st, run_id, t);
     sqlite3_bind_text(st, 6, parents.data, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 7, t->seed);
     sqlite3_bind_text(st, 8, t->prompt, -1, SQLITE_STATIC);

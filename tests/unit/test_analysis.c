@@ -54,50 +54,12 @@ static const struct row notok_rows[] = {
     {1, 0, 0, 0, "3", 0, "wrong", -1, -1, "stop", 1},
 };
 
-static int put_rows(int64_t run, const struct row *rows, int n)
-{
-    for (int i = n - 1; i >= 0; i--) { /* written in reverse: the store orders them */
-        const struct row *r = &rows[i];
-        int parents[1] = {0};
-        char err[256] = "";
-        struct store_trace t = {
-            .problem = r->problem, .repeat = r->repeat, .round = r->round, .slot = r->slot,
-            .parents = r->round > 0 ? parents : NULL, .n_parents = r->round > 0,
-            .seed = 1, .prompt = "p", .text = "t", .tail = "", .tail_tokens = -1, .source_tokens = -1,
-            .prompt_tokens = r->prompt, .completion_tokens = r->completion, .finish_reason = r->finish,
-            .think_closed = r->think_closed, .latency_ms = 1, .endpoint = "e", .attempts = 1,
-            .answer = r->answer, .correct = r->correct, .grader = "testgrader", .grader_version = "9",
-            .verdict_status = r->status, .reason = "",
-        };
-        if (store_put_trace(db, run, &t, err, sizeof(err)) != RSA_OK) {
-            fprintf(stderr, "put_trace: %s\n", err);
-            return -1;
-        }
-    }
-    return 0;
-}
-
 static int make_run(const char *name, int population, int rounds, int repeats, const struct store_problem *probs,
                     int n_probs, const struct row *rows, int n_rows)
 {
-    struct store_run r = {
-        .name = name, .config = "[rsa]\n", .identity = "id", .identity_hash = "h", .git_rev = "rev",
-        .status = "complete", .tail_method = "tokens:server", .backend = "fake", .manifest = "{}",
-        .seed = 7, .population = population, .subset = 2, .rounds = rounds, .tail_tokens = 64, .max_tokens = 512,
-        .repeats = repeats,
-    };
     int64_t id;
-    char err[256] = "";
-    if (store_create_run(db, &r, &id, err, sizeof(err)) != RSA_OK) {
-        fprintf(stderr, "create_run: %s\n", err);
-        return -1;
-    }
-    if (n_probs > 0 && store_put_problems(db, id, probs, (size_t)n_probs, err, sizeof(err)) != RSA_OK)
-        return -1;
-    return put_rows(id, rows, n_rows);
+    return fixture_make_run(db, &id, name, "{}", population, rounds, repeats, probs, n_probs, rows, n_rows, "p");
 }
-
-#define N_OF(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 static int group_setup(void **state)
 {

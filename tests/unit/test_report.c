@@ -38,52 +38,13 @@ static const struct row nolen_rows[] = {
 
 static int64_t run_ids[8];
 
-static int put_rows(int64_t run, const struct row *rows, int n, const char *prompt)
-{
-    for (int i = n - 1; i >= 0; i--) {
-        const struct row *r = &rows[i];
-        int parents[2] = {(r->slot + 1) % 3, (r->slot + 2) % 3};
-        char err[256] = "", text[64];
-        snprintf(text, sizeof(text), "text %d/%d/%d/%d", r->problem, r->repeat, r->round, r->slot);
-        struct store_trace t = {
-            .problem = r->problem, .repeat = r->repeat, .round = r->round, .slot = r->slot,
-            .parents = r->round > 0 ? parents : NULL, .n_parents = r->round > 0 ? 2 : 0,
-            .seed = 1000 + r->problem * 100 + r->round * 10 + r->slot, .prompt = prompt, .text = text,
-            .tail = "tail", .tail_tokens = r->slot == 2 ? -1 : 16, .tail_truncated = r->slot % 2, .source_tokens = 64,
-            .prompt_tokens = r->prompt, .completion_tokens = r->completion, .finish_reason = r->finish,
-            .think_closed = r->think_closed, .latency_ms = 5, .endpoint = "http://e", .attempts = 1,
-            .answer = r->answer, .correct = r->correct, .grader = "testgrader", .grader_version = "9",
-            .verdict_status = r->status, .reason = r->correct == 0 ? "not equivalent" : NULL,
-        };
-        if (store_put_trace(db, run, &t, err, sizeof(err)) != RSA_OK) {
-            fprintf(stderr, "put_trace: %s\n", err);
-            return -1;
-        }
-    }
-    return 0;
-}
-
 static int make_run(int slot, const char *name, const char *manifest, int population, int rounds, int repeats,
                     const struct store_problem *probs, int n_probs, const struct row *rows, int n_rows,
                     const char *prompt)
 {
-    struct store_run r = {
-        .name = name, .config = "[rsa]\n", .identity = "id", .identity_hash = "h", .git_rev = "rev",
-        .status = "complete", .tail_method = "tokens:server", .backend = "fake", .manifest = manifest,
-        .seed = 7, .population = population, .subset = 2, .rounds = rounds, .tail_tokens = 64, .max_tokens = 512,
-        .repeats = repeats,
-    };
-    char err[256] = "";
-    if (store_create_run(db, &r, &run_ids[slot], err, sizeof(err)) != RSA_OK) {
-        fprintf(stderr, "create_run: %s\n", err);
-        return -1;
-    }
-    if (n_probs > 0 && store_put_problems(db, run_ids[slot], probs, (size_t)n_probs, err, sizeof(err)) != RSA_OK)
-        return -1;
-    return put_rows(run_ids[slot], rows, n_rows, prompt);
+    return fixture_make_run(db, &run_ids[slot], name, manifest, population, rounds, repeats, probs, n_probs, rows,
+                            n_rows, prompt);
 }
-
-#define N_OF(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 static int group_setup(void **state)
 {
