@@ -40,4 +40,10 @@ int cli_regrade(const struct cli_args *a);
 int cli_report(const struct cli_args *a, int export);
 int cli_compare(const struct cli_args *a);
 
+/* Engine commands parse their own options: argv[0] is the command name ("generate", "bench",
+ * "model"), argv[1] the subcommand where there is one. */
+int cli_generate(int argc, char **argv);
+int cli_bench(int argc, char **argv);
+int cli_model(int argc, char **argv);
+
 #endif

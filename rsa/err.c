@@ -18,6 +18,7 @@ const char *rsa_err_str(enum rsa_err e)
     case RSA_ERR_UNSUPPORTED: return "unsupported";
     case RSA_ERR_NOT_FOUND: return "not found";
     case RSA_ERR_INTERRUPTED: return "interrupted";
+    case RSA_ERR_BUDGET: return "budget exhausted";
     case RSA_ERR_LAST: break;
     }
     return "unknown error";

@@ -25,6 +25,7 @@ enum rsa_err {
     RSA_ERR_UNSUPPORTED, /* 11: a feature that this build or server lacks */
     RSA_ERR_NOT_FOUND,   /* 12: a named thing (run, file, key) does not exist */
     RSA_ERR_INTERRUPTED, /* 13: stopped by a signal or a shutdown request */
+    RSA_ERR_BUDGET,      /* 14: a memory budget (engine cache, sequence slots) is exhausted */
     RSA_ERR_LAST         /* never use! */
 };
 

@@ -48,6 +48,12 @@ static void usage(FILE *f)
             "  rsa grade --jsonl FILE|-     lines {\"gold\", \"response\"} -> {\"extracted\", \"correct\", ...}\n"
             "  rsa regrade --db PATH --run NAME   recompute a run's verdicts with this grader\n"
             "  rsa export --db PATH --run NAME [--out FILE]     one JSON object per trace\n"
+            "  rsa generate --model DIR --prompt-ids ID,ID,... [--max-tokens N] [--greedy | --temperature T --seed S]\n"
+            "      [--threads n] [--cache-mb M] [--ignore-eos]   run the in-process ZAYA1 engine; prints token ids\n"
+            "  rsa bench engine --model DIR [--batch B] [--prompt-len P] [--gen-len G] [--threads n] [--json]\n"
+            "      prefill and decode tokens/s, weight traffic vs this machine's measured memory bandwidth\n"
+            "  rsa model init --shape zaya1-8b|zaya1-mid|zaya1-tiny|config.json --random --seed S --out DIR\n"
+            "      [--dtype bf16|fp16|fp32] [--shard-mb N] [--force]   write a random-weight checkpoint\n"
             "  rsa version\n"
             "\n"
             "exit codes: 0 success, 1 runtime failure, 2 usage or bad input\n");
@@ -730,6 +736,12 @@ int main(int argc, char **argv)
         printf("rsa %s (%s)\n", RSA_VERSION, RSA_GIT_REV);
         return 0;
     }
+    if (strcmp(cmd, "generate") == 0)
+        return cli_generate(argc - 1, argv + 1);
+    if (strcmp(cmd, "bench") == 0)
+        return cli_bench(argc - 1, argv + 1);
+    if (strcmp(cmd, "model") == 0)
+        return cli_model(argc - 1, argv + 1);
     struct cli_args a;
     char err[512] = "";
     if (parse_args(argc - 2, argv + 2, &a, err, sizeof(err)) != 0) {

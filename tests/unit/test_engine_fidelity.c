@@ -1,0 +1,447 @@
+/*
+ * test_engine_fidelity.c: the CPU engine against Hugging Face transformers (float32, eager) on the
+ * tiny random ZAYA configs in tests/fixtures/zaya/ (made by tests/reference/zaya/make_fixtures.py).
+ *
+ * Per fixture: one full forward over prompt + greedy continuation (every ISA the CPU has), a cached
+ * greedy decode that must pick HF's exact tokens, chunked prefill, batched decode equal to
+ * one-at-a-time decode and fork equal to a fresh prefill (same argmax, logits within 1e-5 x max:
+ * batching changes only the matmul tiling, hence the summation order). Tolerance: max |dlogit| <= 1e-4 x
+ * max |logit| (fp32 vs fp32: only summation order differs).
+ */
+#include <dirent.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "engine/cpu/kernels.h"
+#include "engine/engine.h"
+#include "engine/safetensors.h"
+
+#define FIXDIR RSA_DATADIR "/tests/fixtures/zaya"
+#define REL_TOL 1e-4
+
+struct golden {
+    char dir[512];
+    char name[128];
+    int32_t *prompt, *greedy;
+    int P, G, V;
+    float *full;   /* [P+G, V] */
+    float *decode; /* [G, V] */
+};
+
+/* copy_tensor: a malloc'd aligned copy of tensor name, which must have dtype dt and nel elements. */
+static void *copy_tensor(struct st_set *s, const char *name, enum st_dtype dt, size_t *nel)
+{
+    struct st_tensor *t = st_find(s, name);
+    if (t == NULL || t->dtype != dt) {
+        print_error("golden tensor %s missing or not %s\n", name, st_dtype_name(dt));
+        return NULL;
+    }
+    void *p = malloc(t->nbytes ? t->nbytes : 1);
+    assert_non_null(p);
+    memcpy(p, t->data, t->nbytes);
+    *nel = t->nbytes / st_dtype_size(dt);
+    return p;
+}
+
+static int load_golden(const char *name, struct golden *g)
+{
+    memset(g, 0, sizeof(*g));
+    snprintf(g->name, sizeof(g->name), "%s", name);
+    snprintf(g->dir, sizeof(g->dir), "%s/%s", FIXDIR, name);
+    char path[640], err[512];
+    snprintf(path, sizeof(path), "%s/golden.safetensors", g->dir);
+    struct st_set *s = NULL;
+    if (st_open_file(path, &s, err, sizeof(err)) != RSA_OK) {
+        print_error("%s\n", err);
+        return -1;
+    }
+    size_t np = 0, ng = 0, nf = 0, nd = 0;
+    g->prompt = copy_tensor(s, "prompt_ids", ST_I32, &np);
+    g->greedy = copy_tensor(s, "greedy_ids", ST_I32, &ng);
+    g->full = copy_tensor(s, "full_logits", ST_F32, &nf);
+    g->decode = copy_tensor(s, "decode_logits", ST_F32, &nd);
+    st_close(s);
+    if (!g->prompt || !g->greedy || !g->full || !g->decode)
+        return -1;
+    g->P = (int)np;
+    g->G = (int)ng;
+    g->V = (int)(nd / ng);
+    if (nf != (size_t)(g->P + g->G) * (size_t)g->V)
+        return -1;
+    return 0;
+}
+
+static void free_golden(struct golden *g)
+{
+    free(g->prompt);
+    free(g->greedy);
+    free(g->full);
+    free(g->decode);
+}
+
+static float max_abs(const float *v, size_t n)
+{
+    float m = 0.0f;
+    for (size_t i = 0; i < n; i++)
+        m = fabsf(v[i]) > m ? fabsf(v[i]) : m;
+    return m;
+}
+
+/* close_rows: max |a - b| over n values <= REL_TOL * scale; prints the worst on failure. */
+static int close_rows(const char *what, const char *fx, const float *a, const float *b, size_t n, float scale)
+{
+    float worst = 0.0f;
+    size_t wi = 0;
+    for (size_t i = 0; i < n; i++) {
+        float d = fabsf(a[i] - b[i]);
+        if (!(d <= worst)) {
+            worst = d;
+            wi = i;
+        }
+    }
+    if (!(worst <= REL_TOL * scale)) {
+        print_error("%s [%s]: max |dlogit| %.3g at %zu (got %.6g want %.6g) > %.1e x %.4g\n", what, fx, worst, wi,
+                    a[wi], b[wi], REL_TOL, scale);
+        return 0;
+    }
+    return 1;
+}
+
+static int argmax(const float *v, int n)
+{
+    int b = 0;
+    for (int i = 1; i < n; i++)
+        if (v[i] > v[b])
+            b = i;
+    return b;
+}
+
+/* same_rows: two computations of the same logits that differ only in batching (matmul tiling over
+ * a different number of rows): within SAME_TOL x scale and the same argmax in every row. */
+#define SAME_TOL 1e-5
+static int same_rows(const char *what, const char *fx, const float *a, const float *b, size_t rows, size_t V,
+                     float scale)
+{
+    for (size_t r = 0; r < rows; r++) {
+        const float *x = a + r * V, *y = b + r * V;
+        if (argmax(x, (int)V) != argmax(y, (int)V)) {
+            print_error("%s [%s]: row %zu argmax %d vs %d\n", what, fx, r, argmax(x, (int)V), argmax(y, (int)V));
+            return 0;
+        }
+        for (size_t i = 0; i < V; i++)
+            if (!(fabsf(x[i] - y[i]) <= SAME_TOL * scale)) {
+                print_error("%s [%s]: row %zu logit %zu: %.8g vs %.8g (> %.0e x %.4g)\n", what, fx, r, i, x[i], y[i],
+                            SAME_TOL, scale);
+                return 0;
+            }
+    }
+    return 1;
+}
+
+static struct engine *open_fixture(const struct golden *g, int threads, int isa, int max_step)
+{
+    struct engine_opts o = {threads, (size_t)64 << 20, 8, max_step, isa};
+    struct engine *e = NULL;
+    char err[1024] = "";
+    enum rsa_err rc = engine_open(g->dir, &o, &e, err, sizeof(err));
+    if (rc != RSA_OK)
+        print_error("engine_open %s: %s\n", g->dir, err);
+    assert_int_equal(rc, RSA_OK);
+    return e;
+}
+
+static int list_fixtures(char names[][128], int max)
+{
+    DIR *d = opendir(FIXDIR);
+    int n = 0;
+    if (d == NULL)
+        return 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL && n < max) {
+        if (de->d_name[0] == '.')
+            continue;
+        char p[700];
+        snprintf(p, sizeof(p), "%s/%s/golden.safetensors", FIXDIR, de->d_name);
+        FILE *f = fopen(p, "rb");
+        if (f == NULL)
+            continue;
+        fclose(f);
+        if (strlen(de->d_name) >= 128)
+            continue;
+        memcpy(names[n++], de->d_name, strlen(de->d_name) + 1);
+    }
+    closedir(d);
+    /* stable order */
+    for (int i = 0; i < n; i++)
+        for (int j = i + 1; j < n; j++)
+            if (strcmp(names[i], names[j]) > 0) {
+                char t[128];
+                memcpy(t, names[i], 128);
+                memcpy(names[i], names[j], 128);
+                memcpy(names[j], t, 128);
+            }
+    return n;
+}
+
+static char fixtures[32][128];
+static int nfixtures;
+
+/* Full forward over prompt + continuation in one step, for every ISA and 1 and 2 threads. */
+static void test_full_forward(void **state)
+{
+    (void)state;
+    assert_true(nfixtures >= 6);
+    for (int f = 0; f < nfixtures; f++) {
+        struct golden g;
+        assert_int_equal(load_golden(fixtures[f], &g), 0);
+        int T = g.P + g.G;
+        int32_t *ids = malloc((size_t)T * sizeof(int32_t));
+        float *out = malloc((size_t)T * g.V * sizeof(float));
+        assert_non_null(ids);
+        assert_non_null(out);
+        memcpy(ids, g.prompt, (size_t)g.P * sizeof(int32_t));
+        memcpy(ids + g.P, g.greedy, (size_t)g.G * sizeof(int32_t));
+        float scale = max_abs(g.full, (size_t)T * g.V);
+        for (int isa = KERN_SCALAR; isa <= KERN_AVX512; isa++) {
+            for (int threads = 1; threads <= 2; threads++) {
+                struct engine *e = open_fixture(&g, threads, isa, 256);
+                if ((int)kern_get_isa() != isa) { /* this CPU lacks it */
+                    engine_close(e);
+                    continue;
+                }
+                int seq;
+                char err[512];
+                assert_int_equal(engine_seq_new(e, &seq, err, sizeof(err)), RSA_OK);
+                struct engine_entry en = {seq, ids, T};
+                assert_int_equal(engine_step(e, &en, 1, out, true, err, sizeof(err)), RSA_OK);
+                char what[96];
+                snprintf(what, sizeof(what), "full forward isa=%s threads=%d", kern_isa_name(isa), threads);
+                assert_true(close_rows(what, g.name, out, g.full, (size_t)T * g.V, scale));
+                engine_close(e);
+            }
+        }
+        kern_init();
+        free(ids);
+        free(out);
+        free_golden(&g);
+    }
+}
+
+/* Cached greedy decode reproduces HF's tokens and its per-step logits; chunked prefill agrees. */
+static void test_greedy_and_chunks(void **state)
+{
+    (void)state;
+    for (int f = 0; f < nfixtures; f++) {
+        struct golden g;
+        assert_int_equal(load_golden(fixtures[f], &g), 0);
+        float scale = max_abs(g.full, (size_t)(g.P + g.G) * g.V);
+        struct engine *e = open_fixture(&g, 2, -1, 256);
+        float *lg = malloc((size_t)g.V * sizeof(float));
+        assert_non_null(lg);
+        char err[512];
+        int seq;
+        assert_int_equal(engine_seq_new(e, &seq, err, sizeof(err)), RSA_OK);
+        assert_int_equal(engine_prefill(e, seq, g.prompt, g.P, lg, err, sizeof(err)), RSA_OK);
+        for (int i = 0; i < g.G; i++) {
+            assert_true(close_rows("decode step", g.name, lg, g.decode + (size_t)i * g.V, (size_t)g.V, scale));
+            int tok = argmax(lg, g.V);
+            if (tok != g.greedy[i])
+                print_error("[%s] greedy step %d: engine picked %d, HF %d\n", g.name, i, tok, g.greedy[i]);
+            assert_int_equal(tok, g.greedy[i]);
+            int32_t t32 = tok;
+            assert_int_equal(engine_decode(e, 1, &seq, &t32, lg, err, sizeof(err)), RSA_OK);
+        }
+        assert_int_equal(engine_seq_len(e, seq), g.P + g.G);
+        engine_close(e);
+        /* chunked prefill: step sizes 1..4 (max_step_tokens) over prompt + continuation */
+        for (int chunk = 1; chunk <= 4; chunk++) {
+            e = open_fixture(&g, 2, -1, chunk);
+            int32_t ids[128];
+            int T = g.P + g.G;
+            assert_true(T <= 128);
+            memcpy(ids, g.prompt, (size_t)g.P * sizeof(int32_t));
+            memcpy(ids + g.P, g.greedy, (size_t)g.G * sizeof(int32_t));
+            assert_int_equal(engine_seq_new(e, &seq, err, sizeof(err)), RSA_OK);
+            assert_int_equal(engine_prefill(e, seq, ids, T - 1, lg, err, sizeof(err)), RSA_OK);
+            assert_true(close_rows("chunked prefill", g.name, lg, g.full + (size_t)(T - 2) * g.V, (size_t)g.V,
+                                   scale));
+            engine_close(e);
+        }
+        free(lg);
+        free_golden(&g);
+    }
+}
+
+/* Batched decode of sequences of different lengths equals decoding each alone, and a
+ * forked sequence equals a fresh prefill of the same tokens, including forks from a
+ * partial block where parent and child then diverge (copy-on-write). */
+static void test_batch_and_fork(void **state)
+{
+    (void)state;
+    for (int f = 0; f < nfixtures; f++) {
+        struct golden g;
+        assert_int_equal(load_golden(fixtures[f], &g), 0);
+        int T = g.P + g.G;
+        int32_t ids[128];
+        memcpy(ids, g.prompt, (size_t)g.P * sizeof(int32_t));
+        memcpy(ids + g.P, g.greedy, (size_t)g.G * sizeof(int32_t));
+        int lens[3] = {g.P, g.P + 3, g.P + 17 < T - 8 ? g.P + 17 : T - 8};
+        int steps = 6;
+        size_t V = (size_t)g.V;
+        float *alone = malloc(3 * (size_t)steps * V * sizeof(float));
+        float *batched = malloc(3 * (size_t)steps * V * sizeof(float));
+        float *tmp = malloc(3 * V * sizeof(float));
+        assert_non_null(alone);
+        assert_non_null(batched);
+        assert_non_null(tmp);
+        char err[512];
+        struct engine *e = open_fixture(&g, 2, -1, 64);
+        for (int s = 0; s < 3; s++) {
+            int seq;
+            assert_int_equal(engine_seq_new(e, &seq, err, sizeof(err)), RSA_OK);
+            assert_int_equal(engine_prefill(e, seq, ids, lens[s], NULL, err, sizeof(err)), RSA_OK);
+            for (int k = 0; k < steps; k++)
+                assert_int_equal(engine_decode(e, 1, &seq, &ids[lens[s] + k], alone + ((size_t)s * steps + k) * V,
+                                               err, sizeof(err)),
+                                 RSA_OK);
+            engine_seq_free(e, seq);
+        }
+        assert_int_equal(engine_free_blocks(e), engine_total_blocks(e));
+        int seqs[3];
+        for (int s = 0; s < 3; s++) {
+            assert_int_equal(engine_seq_new(e, &seqs[s], err, sizeof(err)), RSA_OK);
+            assert_int_equal(engine_prefill(e, seqs[s], ids, lens[s], NULL, err, sizeof(err)), RSA_OK);
+        }
+        for (int k = 0; k < steps; k++) {
+            int32_t toks[3];
+            for (int s = 0; s < 3; s++)
+                toks[s] = ids[lens[s] + k];
+            assert_int_equal(engine_decode(e, 3, seqs, toks, tmp, err, sizeof(err)), RSA_OK);
+            for (int s = 0; s < 3; s++)
+                memcpy(batched + ((size_t)s * steps + k) * V, tmp + (size_t)s * V, V * sizeof(float));
+        }
+        float scale = max_abs(g.full, (size_t)T * V);
+        assert_true(same_rows("batched vs one-at-a-time decode", g.name, batched, alone, 3 * (size_t)steps, V, scale));
+        for (int s = 0; s < 3; s++)
+            engine_seq_free(e, seqs[s]);
+
+        /* fork: parent prefilled with a prompt ending mid-block; parent and child diverge */
+        int cut = g.P + 5; /* not a multiple of ENGINE_BLOCK for the fixture sizes used */
+        int parent, child, fresh;
+        float *a = malloc(V * sizeof(float)), *b = malloc(V * sizeof(float));
+        assert_non_null(a);
+        assert_non_null(b);
+        assert_int_equal(engine_seq_new(e, &parent, err, sizeof(err)), RSA_OK);
+        assert_int_equal(engine_prefill(e, parent, ids, cut, NULL, err, sizeof(err)), RSA_OK);
+        int used_before = engine_total_blocks(e) - engine_free_blocks(e);
+        assert_int_equal(engine_seq_fork(e, parent, &child, err, sizeof(err)), RSA_OK);
+        assert_int_equal(engine_total_blocks(e) - engine_free_blocks(e), used_before); /* shared, not copied */
+        assert_int_equal(engine_seq_len(e, child), cut);
+        /* child continues with the real continuation, parent with other tokens */
+        int32_t other[4] = {1, 2, 3, 4};
+        for (int k = 0; k < 4; k++)
+            other[k] = (ids[cut + k] + 7) % g.V;
+        assert_int_equal(engine_prefill(e, parent, other, 4, a, err, sizeof(err)), RSA_OK);
+        assert_int_equal(engine_prefill(e, child, ids + cut, 4, b, err, sizeof(err)), RSA_OK);
+        assert_int_equal(engine_seq_new(e, &fresh, err, sizeof(err)), RSA_OK);
+        assert_int_equal(engine_prefill(e, fresh, ids, cut + 4, tmp, err, sizeof(err)), RSA_OK);
+        assert_true(same_rows("fork (child) vs fresh prefill", g.name, b, tmp, 1, V, scale));
+        engine_seq_free(e, fresh);
+        assert_int_equal(engine_seq_new(e, &fresh, err, sizeof(err)), RSA_OK);
+        int32_t pre[128];
+        memcpy(pre, ids, (size_t)cut * sizeof(int32_t));
+        memcpy(pre + cut, other, sizeof(other));
+        assert_int_equal(engine_prefill(e, fresh, pre, cut + 4, tmp, err, sizeof(err)), RSA_OK);
+        assert_true(same_rows("fork (parent, after copy-on-write) vs fresh prefill", g.name, a, tmp, 1, V, scale));
+        engine_seq_free(e, parent);
+        engine_seq_free(e, child);
+        engine_seq_free(e, fresh);
+        assert_int_equal(engine_free_blocks(e), engine_total_blocks(e));
+        engine_close(e);
+        free(a);
+        free(b);
+        free(alone);
+        free(batched);
+        free(tmp);
+        free_golden(&g);
+    }
+}
+
+/* A cache budget too small for the request is an error the caller can handle; nothing changes. */
+static void test_budget(void **state)
+{
+    (void)state;
+    struct golden g;
+    assert_int_equal(load_golden(fixtures[0], &g), 0);
+    char err[512] = "";
+    struct engine *e = NULL;
+    struct engine_opts o = {1, 1, 2, 64, -1};
+    assert_int_equal(engine_open(g.dir, &o, &e, err, sizeof(err)), RSA_ERR_BUDGET);
+    assert_null(e);
+    assert_non_null(strstr(err, "budget"));
+    /* room for exactly 3 blocks of KV beside 2 sequence states */
+    e = open_fixture(&g, 1, -1, 64);
+    const struct mcfg *c = engine_config(e);
+    size_t block = (size_t)c->num_layers * 2 * ENGINE_BLOCK * c->num_kv_heads * c->head_dim * sizeof(float);
+    size_t st = (size_t)c->num_layers *
+                ((size_t)(c->cca_time0 + c->cca_time1 - 2) * (c->num_heads + c->num_kv_heads) * c->head_dim +
+                 (size_t)c->num_kv_heads * c->head_dim / 2) * sizeof(float);
+    engine_close(e);
+    struct engine_opts small = {1, 2 * st + 3 * block + block / 2, 2, 64, -1};
+    assert_int_equal(engine_open(g.dir, &small, &e, err, sizeof(err)), RSA_OK);
+    int total = engine_total_blocks(e);
+    assert_int_equal(total, 3);
+    int s1, s2;
+    assert_int_equal(engine_seq_new(e, &s1, err, sizeof(err)), RSA_OK);
+    assert_int_equal(engine_seq_new(e, &s2, err, sizeof(err)), RSA_OK);
+    int s3;
+    assert_int_equal(engine_seq_new(e, &s3, err, sizeof(err)), RSA_ERR_BUDGET);
+    int32_t ids[64];
+    for (int i = 0; i < 64; i++)
+        ids[i] = g.prompt[i % g.P];
+    int fill = (total - 1) * ENGINE_BLOCK; /* leave one block */
+    for (int off = 0; off < fill; off += 16)
+        assert_int_equal(engine_prefill(e, s1, ids, 16, NULL, err, sizeof(err)), RSA_OK);
+    struct engine_entry en[2] = {{s1, ids, 1}, {s2, ids, 17}}; /* needs 1 + 2 blocks, 1 free */
+    assert_int_equal(engine_step(e, en, 2, NULL, false, err, sizeof(err)), RSA_ERR_BUDGET);
+    assert_int_equal(engine_seq_len(e, s1), fill);
+    assert_int_equal(engine_seq_len(e, s2), 0);
+    assert_int_equal(engine_free_blocks(e), 1);
+    engine_seq_free(e, s1);
+    assert_int_equal(engine_step(e, &en[1], 1, NULL, false, err, sizeof(err)), RSA_OK);
+    assert_int_equal(engine_seq_len(e, s2), 17);
+    /* bad handles and token ids are usage errors */
+    struct engine_entry bad = {s2, (int32_t[]){g.V}, 1};
+    assert_int_equal(engine_step(e, &bad, 1, NULL, false, err, sizeof(err)), RSA_ERR_USAGE);
+    assert_non_null(strstr(err, "vocabulary"));
+    struct engine_entry dup[2] = {{s2, ids, 1}, {s2, ids, 1}};
+    assert_int_equal(engine_step(e, dup, 2, NULL, false, err, sizeof(err)), RSA_ERR_USAGE);
+    struct engine_entry dead = {s1, ids, 1};
+    assert_int_equal(engine_step(e, &dead, 1, NULL, false, err, sizeof(err)), RSA_ERR_USAGE);
+    assert_int_equal(engine_seq_len(e, s2), 17);
+    engine_close(e);
+    free_golden(&g);
+}
+
+int main(void)
+{
+    nfixtures = list_fixtures(fixtures, 32);
+    if (nfixtures == 0) {
+        fprintf(stderr, "no fixtures under %s\n", FIXDIR);
+        return 1;
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_full_forward),
+        cmocka_unit_test(test_greedy_and_chunks),
+        cmocka_unit_test(test_batch_and_fork),
+        cmocka_unit_test(test_budget),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
