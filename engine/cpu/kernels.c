@@ -315,8 +315,8 @@ static double read_sum_scalar(const void *buf, size_t bytes)
 
 #if KERN_X86
 /* Tuning, measured on the development machine (2-core AMD EPYC, Zen-5 class, AVX-512):
- * - T == 1 reads the rows one after another: one sequential stream, which the hardware
- *   prefetchers follow at full speed (a 4-row block is four page-sized streams and ran at ~60%).
+ * - T == 1 reads the rows one after another: one sequential stream (a 4-row block is four
+ *   page-sized streams and ran at ~60% of kern_read_sum), prefetched MM_T1_PF_BYTES ahead.
  * - T > 1 uses RB-row blocks; while the first T tile of a block runs, the block MM_PF_BLOCKS
  *   ahead is prefetched into L2 (one prefetch per 64-byte line), which recovered most of that.
  * - When all of x ([T, cols] fp32) exceeds MM_XFIT, blocks are grouped into super-blocks of about
@@ -326,6 +326,7 @@ static double read_sum_scalar(const void *buf, size_t bytes)
 #define MM_SB_BYTES (256 * 1024)
 #define MM_PF_BLOCKS 2
 #define MM_PF_HINT _MM_HINT_T1
+#define MM_T1_PF_BYTES 8192
 
 /* rows per super-block for this call: rb when x fits in L2, else about MM_SB_BYTES of weights */
 static inline int superblock_rows(enum kern_dtype dt, int cols, int T, int rb, int tt)
@@ -411,19 +412,22 @@ KERN_UNROLL
     }
 }
 
-/* T == 1: the rows one after another (one sequential stream), 8 independent accumulators (4 left
- * the loop FMA-latency bound at ~60 GB/s from L1) */
+/* T == 1: the rows one after another (one sequential stream), 8 independent accumulators and a
+ * prefetch MM_T1_PF_BYTES ahead, as in the AVX-512 version */
 KERN_INLINE TGT2 void rows2_t1(const void *w, enum kern_dtype dt, int cols, const float *x, float *y, int r0, int r1)
 {
-    const size_t cs = (size_t)cols;
+    const size_t cs = (size_t)cols, esz = dt_size(dt);
     for (int r = r0; r < r1; r++) {
         const size_t base = (size_t)r * cs;
+        const uintptr_t pfrow = (uintptr_t)w + base * esz + MM_T1_PF_BYTES;
         __m256 acc[8];
 KERN_UNROLL
         for (int u = 0; u < 8; u++)
             acc[u] = _mm256_setzero_ps();
         int k = 0;
         for (; k + 64 <= cols; k += 64) {
+            for (size_t q = 0; q < 64 * esz; q += 64)
+                _mm_prefetch((const char *)(pfrow + (size_t)k * esz + q), MM_PF_HINT);
 KERN_UNROLL
             for (int u = 0; u < 8; u++)
                 acc[u] = _mm256_fmadd_ps(ld8(w, dt, base + (size_t)(k + 8 * u)), _mm256_loadu_ps(x + k + 8 * u), acc[u]);
@@ -647,27 +651,39 @@ KERN_UNROLL
             y[(size_t)t * ldy + r] = _mm512_reduce_add_ps(acc[r][t]);
 }
 
-/* T == 1: the rows one after another (one sequential stream), 4 independent accumulators */
+/* T == 1: the rows one after another (one sequential stream), 8 independent accumulators, and a
+ * prefetch MM_T1_PF_BYTES ahead of the stream (both measured: 4 accumulators without the prefetch
+ * reached ~75% of kern_read_sum, this ~100%) */
 KERN_INLINE TGT512 void rows5_t1(const void *w, enum kern_dtype dt, int cols, const float *x, float *y, int r0, int r1)
 {
-    const size_t cs = (size_t)cols;
+    const size_t cs = (size_t)cols, esz = dt_size(dt);
     for (int r = r0; r < r1; r++) {
         const size_t base = (size_t)r * cs;
-        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        const uintptr_t pfrow = (uintptr_t)w + base * esz + MM_T1_PF_BYTES;
+        __m512 acc[8];
+KERN_UNROLL
+        for (int u = 0; u < 8; u++)
+            acc[u] = _mm512_setzero_ps();
         int k = 0;
-        for (; k + 64 <= cols; k += 64) {
-            a0 = _mm512_fmadd_ps(ld16(w, dt, base + (size_t)k), _mm512_loadu_ps(x + k), a0);
-            a1 = _mm512_fmadd_ps(ld16(w, dt, base + (size_t)k + 16), _mm512_loadu_ps(x + k + 16), a1);
-            a2 = _mm512_fmadd_ps(ld16(w, dt, base + (size_t)k + 32), _mm512_loadu_ps(x + k + 32), a2);
-            a3 = _mm512_fmadd_ps(ld16(w, dt, base + (size_t)k + 48), _mm512_loadu_ps(x + k + 48), a3);
+        for (; k + 128 <= cols; k += 128) {
+            /* one prefetch per 64-byte line of the 128 weights (integer arithmetic: the address
+             * may lie past the matrix, which a prefetch tolerates) */
+            for (size_t q = 0; q < 128 * esz; q += 64)
+                _mm_prefetch((const char *)(pfrow + (size_t)k * esz + q), MM_PF_HINT);
+KERN_UNROLL
+            for (int u = 0; u < 8; u++)
+                acc[u] = _mm512_fmadd_ps(ld16(w, dt, base + (size_t)(k + 16 * u)), _mm512_loadu_ps(x + k + 16 * u), acc[u]);
         }
         for (; k + 16 <= cols; k += 16)
-            a0 = _mm512_fmadd_ps(ld16(w, dt, base + (size_t)k), _mm512_loadu_ps(x + k), a0);
+            acc[0] = _mm512_fmadd_ps(ld16(w, dt, base + (size_t)k), _mm512_loadu_ps(x + k), acc[0]);
         if (k < cols) {
             const __mmask16 m = (__mmask16)((1u << (cols - k)) - 1u);
-            a1 = _mm512_fmadd_ps(ld16_mask(w, dt, base + (size_t)k, m), _mm512_maskz_loadu_ps(m, x + k), a1);
+            acc[1] = _mm512_fmadd_ps(ld16_mask(w, dt, base + (size_t)k, m), _mm512_maskz_loadu_ps(m, x + k), acc[1]);
         }
-        y[r] = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
+KERN_UNROLL
+        for (int u = 0; u < 4; u++)
+            acc[u] = _mm512_add_ps(acc[u], acc[u + 4]);
+        y[r] = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3])));
     }
 }
 
