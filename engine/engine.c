@@ -124,8 +124,12 @@ static enum rsa_err alloc_cache(struct engine *e, char *err, size_t errlen)
     long long ctx = (long long)nblk * ENGINE_BLOCK;
     if (ctx > e->cfg.max_position_embeddings)
         ctx = e->cfg.max_position_embeddings;
+    if (ctx < 1) {
+        util_errf(err, errlen, "config.json: max_position_embeddings must be >= 1");
+        return RSA_ERR_CONFIG;
+    }
     e->max_blocks_per_seq = (int)((ctx + ENGINE_BLOCK - 1) / ENGINE_BLOCK);
-    e->max_ctx = e->max_blocks_per_seq * ENGINE_BLOCK;
+    e->max_ctx = (int)ctx; /* scores buffers and the length check; blocks round up */
     e->kv = malloc(nblk * block_bytes);
     e->blk_ref = calloc(nblk, sizeof(int));
     e->blk_free = malloc(nblk * sizeof(int));
@@ -178,6 +182,13 @@ enum rsa_err engine_open(const char *dir, const struct engine_opts *opts, struct
     rc = mcfg_load(dir, &e->cfg, err, errlen);
     if (rc != RSA_OK)
         goto fail;
+    for (int t = 0; t < 2; t++)
+        if ((int)(e->cfg.head_dim * e->cfg.rope[t].partial) > 1024) {
+            util_errf(err, errlen, "%s/config.json: rotary dimensions head_dim x partial_rotary_factor above 1024 "
+                      "are not supported", dir);
+            rc = RSA_ERR_UNSUPPORTED;
+            goto fail;
+        }
     set_geometry(e);
     if ((rc = st_open_dir(dir, &e->set, err, errlen)) != RSA_OK)
         goto fail;

@@ -34,7 +34,7 @@ struct engine_opts {
     size_t cache_bytes;     /* budget for KV blocks + per-sequence state (0 = 1 GiB) */
     int max_seqs;           /* live sequences at once (0 = 64) */
     int max_step_tokens;    /* rows per forward step; longer prefills are chunked (0 = 128) */
-    int isa;                /* -1 = best the CPU has, else enum kern_isa */
+    int isa;                /* -1 = best the CPU has, else enum kern_isa (0 = scalar!); process-wide */
 };
 
 /* engine_open: load DIR (config.json, model.safetensors or an index + shards), check every expected
@@ -95,8 +95,9 @@ enum rsa_err engine_step(struct engine *e, const struct engine_entry *entries, i
 enum rsa_err engine_prefill(struct engine *e, int seq, const int32_t *ids, int n, float *logits_last, char *err,
                             size_t errlen);
 
-/* engine_decode: one token per sequence for n sequences (a batched decode step, split into steps of
- * at most max_step_tokens); logits [n, vocab] (may be NULL). */
+/* engine_decode: one token per sequence for n distinct sequences (a batched decode step, split into
+ * steps of at most min(64, max_step_tokens)); logits [n, vocab] (may be NULL). On an error, the
+ * steps before the failing one have been applied (engine_seq_len tells). */
 enum rsa_err engine_decode(struct engine *e, int n, const int *seqs, const int32_t *tokens, float *logits,
                            char *err, size_t errlen);
 

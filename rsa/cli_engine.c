@@ -82,6 +82,10 @@ static int parse_ids(const char *s, int32_t **out, int *n)
         return -1;
     const char *p = s;
     while (*p) {
+        if (*p < '0' || *p > '9') { /* no signs, spaces or empty items */
+            free(v);
+            return -1;
+        }
         char *end;
         errno = 0;
         long x = strtol(p, &end, 10);
@@ -98,6 +102,10 @@ static int parse_ids(const char *s, int32_t **out, int *n)
             v = q;
         }
         v[k++] = (int32_t)x;
+        if (*end == ',' && end[1] == '\0') { /* trailing comma */
+            free(v);
+            return -1;
+        }
         p = *end == ',' ? end + 1 : end;
     }
     if (k == 0) {
@@ -158,7 +166,7 @@ int cli_generate(int argc, char **argv)
         case 'p': prompt = optarg; break;
         case 'n':
             if (parse_int(optarg, 1, 1 << 24, &max_tokens) != 0)
-                return bad_value("--max-tokens", optarg, "an integer >= 1");
+                return bad_value("--max-tokens", optarg, "1..16777216");
             break;
         case 'g': greedy = 1; break;
         case 't': {
@@ -180,8 +188,8 @@ int cli_generate(int argc, char **argv)
         case 'c': {
             char *end;
             ea.cache_mb = strtod(optarg, &end);
-            if (*end != '\0' || !(ea.cache_mb > 0))
-                return bad_value("--cache-mb", optarg, "a positive number");
+            if (*end != '\0' || !(ea.cache_mb > 0) || ea.cache_mb > 1048576.0)
+                return bad_value("--cache-mb", optarg, "a number of MiB in (0, 1048576]");
             break;
         }
         case 'e': ignore_eos = 1; break;
@@ -333,11 +341,11 @@ int cli_bench(int argc, char **argv)
             break;
         case 'p':
             if (parse_int(optarg, 1, 1 << 20, &plen) != 0)
-                return bad_value("--prompt-len", optarg, "an integer >= 1");
+                return bad_value("--prompt-len", optarg, "1..1048576");
             break;
         case 'g':
-            if (parse_int(optarg, 1, 1 << 20, &glen) != 0)
-                return bad_value("--gen-len", optarg, "an integer >= 1");
+            if (parse_int(optarg, 2, 1 << 20, &glen) != 0)
+                return bad_value("--gen-len", optarg, "2..1048576: one warm-up step, then timed steps");
             break;
         case 'j':
             if (parse_int(optarg, 0, 1024, &v) != 0)

@@ -112,13 +112,19 @@ uint16_t kern_f32_to_f16(float f)
 /* load one weight element as fp32 */
 static inline float ld_elem(const void *w, enum kern_dtype dt, size_t i)
 {
+    /* memcpy: a tensor inside a mixed-dtype safetensors file need not be aligned to its element */
+    uint16_t h;
+    float f;
     switch (dt) {
     case KERN_BF16:
-        return kern_bf16_to_f32(((const uint16_t *)w)[i]);
+        memcpy(&h, (const char *)w + 2 * i, 2);
+        return kern_bf16_to_f32(h);
     case KERN_F16:
-        return kern_f16_to_f32(((const uint16_t *)w)[i]);
+        memcpy(&h, (const char *)w + 2 * i, 2);
+        return kern_f16_to_f32(h);
     default:
-        return ((const float *)w)[i];
+        memcpy(&f, (const char *)w + 4 * i, 4);
+        return f;
     }
 }
 

@@ -56,8 +56,9 @@ float kern_dot(const float *a, const float *b, int n);
 /* kern_axpy: y[i] += a * x[i]. */
 void kern_axpy(float a, const float *x, float *y, int n);
 
-/* kern_read_bw: touch `bytes` of buf by reading (summing) it with the current ISA; returns a value
- * derived from the data so the compiler cannot drop the loop. Used by the bandwidth probe. */
+/* kern_read_sum: read `bytes` of buf with the current ISA and return the exact sum of all bytes as
+ * unsigned values (exact up to 2^53), so the compiler cannot drop the loop. The bandwidth probe of
+ * `rsa bench engine` times it. */
 double kern_read_sum(const void *buf, size_t bytes);
 
 #endif
