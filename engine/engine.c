@@ -42,7 +42,7 @@ static size_t scratch_layout(struct engine *e, char *base)
     s->a = carve(&c, R * H * F);
     s->qk = carve(&c, R * C * F);
     s->qkres = carve(&c, R * C * F);
-    s->yext = carve(&c, (R + R * (size_t)(e->K1 - 1)) * C * F);
+    s->yext = carve(&c, (R + (size_t)(e->K1 - 1)) * C * F);
     s->xext = carve(&c, ((size_t)e->P + R) * C * F);
     s->z = carve(&c, R * C * (size_t)e->K1 * F);
     s->qkc = carve(&c, R * C * F);
@@ -66,8 +66,8 @@ static size_t scratch_layout(struct engine *e, char *base)
     s->row_pos = carve(&c, R * sizeof(int));
     s->row_entry = carve(&c, R * sizeof(int));
     s->scores = carve(&c, (size_t)e->threads * (size_t)e->max_ctx * F);
-    s->rope_cos = carve(&c, R * (maxrd / 2 + 1) * F);
-    s->rope_sin = carve(&c, R * (maxrd / 2 + 1) * F);
+    s->rope_cos = carve(&c, (maxrd / 2 + 1) * F);
+    s->rope_sin = carve(&c, (maxrd / 2 + 1) * F);
     s->out_rows = carve(&c, R * sizeof(int));
     return c.off;
 }
@@ -98,16 +98,33 @@ static void set_geometry(struct engine *e)
     }
 }
 
+/* Per-sequence CCA state [L, P*C + Hk*D/2] and per-block KV [L, 2, BLOCK, Hk*D], in floats. */
+static size_t state_floats_cfg(const struct mcfg *c)
+{
+    size_t P = (size_t)(c->cca_time0 - 1 + c->cca_time1 - 1), C = (size_t)(c->num_heads + c->num_kv_heads) * c->head_dim;
+    return (size_t)c->num_layers * (P * C + (size_t)c->num_kv_heads * c->head_dim / 2);
+}
+
+static size_t block_floats_cfg(const struct mcfg *c)
+{
+    return (size_t)c->num_layers * 2 * ENGINE_BLOCK * (size_t)c->num_kv_heads * c->head_dim;
+}
+
+size_t engine_cache_bytes(const struct mcfg *cfg, int nseqs, long long blocks)
+{
+    return ((size_t)nseqs * state_floats_cfg(cfg) + (size_t)blocks * block_floats_cfg(cfg)) * sizeof(float);
+}
+
 static size_t seq_state_floats(const struct engine *e)
 {
-    return (size_t)e->L * ((size_t)e->P * e->C + (size_t)e->vh);
+    return state_floats_cfg(&e->cfg);
 }
 
 static enum rsa_err alloc_cache(struct engine *e, char *err, size_t errlen)
 {
     size_t budget = e->opts.cache_bytes;
     size_t nseq = (size_t)e->opts.max_seqs;
-    e->block_floats = (size_t)e->L * 2 * ENGINE_BLOCK * (size_t)e->kvd;
+    e->block_floats = block_floats_cfg(&e->cfg);
     size_t block_bytes = e->block_floats * sizeof(float);
     size_t state_bytes = nseq * seq_state_floats(e) * sizeof(float);
     if (budget < state_bytes + nseq * block_bytes) {

@@ -57,6 +57,10 @@ const char *engine_warnings(const struct engine *e);
 /* engine_describe: one line: layout, dims, dtype mix, threads, ISA, cache blocks. */
 const char *engine_describe(const struct engine *e);
 
+/* engine_cache_bytes: the cache_bytes budget that holds nseqs sequence states plus `blocks` KV
+ * blocks for the model cfg (the same arithmetic engine_open uses to size the pool). */
+size_t engine_cache_bytes(const struct mcfg *cfg, int nseqs, long long blocks);
+
 /* engine_seq_new: a fresh empty sequence. RSA_ERR_BUDGET when all max_seqs slots are live. */
 enum rsa_err engine_seq_new(struct engine *e, int *seq, char *err, size_t errlen);
 

@@ -25,7 +25,7 @@ struct escratch {
     float *a;        /* [R, H] normed input of a sublayer */
     float *qk;       /* [R, C] raw projections q | k */
     float *qkres;    /* [R, C] qk-mean residual (q part | k part) */
-    float *yext;     /* [R + nentries*(K1-1), C] depthwise conv outputs incl. K1-1 history rows per entry */
+    float *yext;     /* [R + K1-1, C] one entry's depthwise conv outputs (K1-1 history rows first) */
     float *xext;     /* [P + R, C] one entry's history + new rows (per entry, reused) */
     float *z;        /* [R, C*K1] interleaved grouped-conv inputs */
     float *qkc;      /* [R, C] grouped conv output -> q | k */
@@ -49,8 +49,8 @@ struct escratch {
     int *row_pos;    /* [R] position of each row */
     int *row_entry;  /* [R] entry index of each row */
     float *scores;   /* [threads, max_ctx] attention scores */
-    float *rope_cos; /* [R, rd/2] for the current layer type */
-    float *rope_sin; /* [R, rd/2] */
+    float *rope_cos; /* [rd/2] for the current row and layer type */
+    float *rope_sin; /* [rd/2] */
     int *out_rows;   /* [R] rows that need logits */
 };
 

@@ -69,12 +69,16 @@ static enum rsa_err check(struct bind *b, struct st_tensor *t, const char *name,
     return RSA_OK;
 }
 
-/* vec: bind a 1-D [n] tensor, converted to owned fp32. */
-static enum rsa_err vec(struct bind *b, struct st_tensor *t, const char *name, int64_t n, float **out)
+/* vec_shaped: bind a tensor of shape dims (ndim) as a flat owned fp32 array. */
+static enum rsa_err vec_shaped(struct bind *b, struct st_tensor *t, const char *name, int ndim, const int64_t *dims,
+                               float **out)
 {
-    enum rsa_err rc = check(b, t, name, 1, &n);
+    enum rsa_err rc = check(b, t, name, ndim, dims);
     if (rc != RSA_OK)
         return rc;
+    int64_t n = 1;
+    for (int i = 0; i < ndim; i++)
+        n *= dims[i];
     struct wt_model *m = b->m;
     if (m->nowned == m->capowned) {
         int cap = m->capowned ? 2 * m->capowned : 256;
@@ -91,6 +95,12 @@ static enum rsa_err vec(struct bind *b, struct st_tensor *t, const char *name, i
     m->owned[m->nowned++] = v;
     *out = v;
     return RSA_OK;
+}
+
+/* vec: bind a 1-D [n] tensor, converted to owned fp32. */
+static enum rsa_err vec(struct bind *b, struct st_tensor *t, const char *name, int64_t n, float **out)
+{
+    return vec_shaped(b, t, name, 1, &n, out);
 }
 
 /* mat: bind a 2-D [rows, cols] matrix in place (or a slice of a 3-D stack, see mat_slice). */
@@ -210,18 +220,8 @@ static enum rsa_err layer(struct bind *b, int L, struct wt_layer *w)
         NAMED(n, "model.layers.%d.self_attn.qkv_proj.conv_qk_depthwise.weight", L);
         NAMED(l, "model.layers.%d.self_attn.qkv.conv_qk.0.weight", la);
         const char *name = is_legacy(b) ? l : n;
-        struct st_tensor *t = st_find(b->set, name);
         int64_t d[3] = {C, 1, c->cca_time0};
-        TRY(check(b, t, name, 3, d));
-        float *v = NULL;
-        /* reuse vec's ownership path: a [C*K0] view of the same bytes */
-        int64_t cnt = C * c->cca_time0;
-        struct st_tensor flat = *t;
-        flat.ndim = 1;
-        flat.shape[0] = cnt;
-        b->m->bytes -= t->nbytes; /* counted again by vec */
-        TRY(vec(b, &flat, name, cnt, &v));
-        w->dw = v;
+        TRY(vec_shaped(b, st_find(b->set, name), name, 3, d, &w->dw));
     }
     NAMED(n2, "model.layers.%d.self_attn.qkv_proj.conv_qk_depthwise.bias", L);
     NAMED(l2, "model.layers.%d.self_attn.qkv.conv_qk.0.bias", la);
@@ -233,7 +233,7 @@ static enum rsa_err layer(struct bind *b, int L, struct wt_layer *w)
         struct st_tensor *t = st_find(b->set, name);
         int64_t d[3] = {C, D, c->cca_time1};
         TRY(check(b, t, name, 3, d));
-        w->gw[0] = (struct kern_mat){t->data, kdtype(t->dtype), (int)C, (int)(D * c->cca_time1)};
+        w->gw = (struct kern_mat){t->data, kdtype(t->dtype), (int)C, (int)(D * c->cca_time1)};
     }
     NAMED(n3, "model.layers.%d.self_attn.qkv_proj.conv_qk_grouped.bias", L);
     NAMED(l3, "model.layers.%d.self_attn.qkv.conv_qk.1.bias", la);

@@ -28,7 +28,7 @@ struct wt_layer {
     float *q_b, *k_b, *vc_b, *vd_b, *o_b; /* biases (NULL unless attention_bias) */
     float *dw;                  /* [C, K0] depthwise conv taps (oldest first) */
     float *dw_b;                /* [C] */
-    struct kern_mat gw[1];      /* [C, D*K1] grouped conv weight viewed as a matrix; group g = rows gD..gD+D */
+    struct kern_mat gw;         /* [C, D*K1] grouped conv weight viewed as a matrix; group g = rows gD..gD+D */
     float *gw_b;                /* [C] */
     float *temp;                /* [Hk] key temperature */
     struct kern_mat o;          /* [H, Hq*D] */

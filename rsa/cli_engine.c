@@ -47,6 +47,13 @@ static int bad_value(const char *opt, const char *val, const char *what)
     return cli_fail(RSA_ERR_USAGE, m);
 }
 
+static int bad_option(const char *cmd, const char *arg)
+{
+    char m[256];
+    snprintf(m, sizeof(m), "%s: unknown option or missing value near \"%s\"", cmd, arg);
+    return cli_fail(RSA_ERR_USAGE, m);
+}
+
 static int parse_isa(const char *s)
 {
     if (strcmp(s, "scalar") == 0)
@@ -197,11 +204,8 @@ int cli_generate(int argc, char **argv)
             if ((ea.isa = parse_isa(optarg)) < -1)
                 return bad_value("--isa", optarg, "scalar|avx2|avx512");
             break;
-        default: {
-            char m[160];
-            snprintf(m, sizeof(m), "generate: unknown or incomplete option \"%s\"", argv[optind - 1]);
-            return cli_fail(RSA_ERR_USAGE, m);
-        }
+        default:
+            return bad_option("generate", argv[optind - 1]);
         }
     }
     if (optind < argc)
@@ -282,7 +286,7 @@ struct bw_job {
 static void bw_task(void *arg, int task, int thread)
 {
     struct bw_job *j = arg;
-    j->sums[task & 255] += kern_read_sum(j->buf + (size_t)task * j->per, j->per);
+    j->sums[task] += kern_read_sum(j->buf + (size_t)task * j->per, j->per); /* one slot per task */
 }
 
 /* measure_bw: best of 5 passes reading a 512 MiB buffer with n threads, GB/s. */
@@ -297,7 +301,7 @@ static double measure_bw(int threads)
         return 0.0;
     }
     memset(buf, 1, bytes);
-    int tasks = pool_size(p) * 16;
+    int tasks = pool_size(p) * 16 > 256 ? 256 : pool_size(p) * 16;
     struct bw_job j = {buf, bytes / (size_t)tasks, {0}};
     double best = 0.0;
     for (int rep = 0; rep < 5; rep++) {
@@ -357,11 +361,8 @@ int cli_bench(int argc, char **argv)
             if ((ea.isa = parse_isa(optarg)) < -1)
                 return bad_value("--isa", optarg, "scalar|avx2|avx512");
             break;
-        default: {
-            char m[160];
-            snprintf(m, sizeof(m), "bench engine: unknown or incomplete option \"%s\"", argv[optind - 1]);
-            return cli_fail(RSA_ERR_USAGE, m);
-        }
+        default:
+            return bad_option("bench engine", argv[optind - 1]);
         }
     }
     if (ea.model == NULL)
@@ -372,12 +373,9 @@ int cli_bench(int argc, char **argv)
     enum rsa_err rc = mcfg_load(ea.model, &probe, err, sizeof(err));
     if (rc != RSA_OK)
         return cli_fail(rc, err);
-    double per_tok = (double)probe.num_layers * 2 * probe.num_kv_heads * probe.head_dim * 4;
-    double state = (double)probe.num_layers *
-                   ((probe.cca_time0 + probe.cca_time1 - 2) * (probe.num_heads + probe.num_kv_heads) * probe.head_dim +
-                    probe.num_kv_heads * probe.head_dim / 2) * 4;
     ea.max_seqs = (int)batch;
-    ea.cache_mb = (per_tok * ((double)plen + (double)batch * (glen + 2 * ENGINE_BLOCK)) + state * batch) / 1048576.0 + 1;
+    long long blocks = (plen + ENGINE_BLOCK - 1) / ENGINE_BLOCK + batch * ((glen + ENGINE_BLOCK - 1) / ENGINE_BLOCK + 1);
+    ea.cache_mb = (double)engine_cache_bytes(&probe, (int)batch, blocks) / 1048576.0 + 1;
     struct engine *e = NULL;
     int status = open_engine(&ea, 256, &e);
     if (status != 0)
@@ -496,11 +494,8 @@ int cli_model(int argc, char **argv)
                 return bad_value("--shard-mb", optarg, "0 (one file) or a size in MB");
             break;
         case 'f': force = 1; break;
-        default: {
-            char m[160];
-            snprintf(m, sizeof(m), "model init: unknown or incomplete option \"%s\"", argv[optind - 1]);
-            return cli_fail(RSA_ERR_USAGE, m);
-        }
+        default:
+            return bad_option("model init", argv[optind - 1]);
         }
     }
     if (shape == NULL || outdir == NULL)

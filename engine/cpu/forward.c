@@ -235,9 +235,9 @@ static void attention(struct engine *e, const struct wt_layer *w, int l, const s
         cca_conv(e, w, q->conv + (size_t)l * e->P * C, r0, entries[i].n);
     }
     int ngroups = C / D;
-    size_t gstride = (size_t)D * D * e->K1 * dt_size(w->gw[0].dt);
+    size_t gstride = (size_t)D * D * e->K1 * dt_size(w->gw.dt);
     for (int g = 0; g < ngroups; g++) {
-        struct kern_mat wg = {(const char *)w->gw[0].w + (size_t)g * gstride, w->gw[0].dt, D, D * e->K1};
+        struct kern_mat wg = {(const char *)w->gw.w + (size_t)g * gstride, w->gw.dt, D, D * e->K1};
         mm(e, &wg, s->z + (size_t)g * D * e->K1, R, C * e->K1, s->qkc + (size_t)g * D, C, w->gw_b + (size_t)g * D);
     }
     /* residual, norm, temp, rope; values; write the cache */

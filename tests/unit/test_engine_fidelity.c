@@ -388,13 +388,10 @@ static void test_budget(void **state)
     assert_non_null(strstr(err, "budget"));
     /* room for exactly 3 blocks of KV beside 2 sequence states */
     e = open_fixture(&g, 1, -1, 64);
-    const struct mcfg *c = engine_config(e);
-    size_t block = (size_t)c->num_layers * 2 * ENGINE_BLOCK * c->num_kv_heads * c->head_dim * sizeof(float);
-    size_t st = (size_t)c->num_layers *
-                ((size_t)(c->cca_time0 + c->cca_time1 - 2) * (c->num_heads + c->num_kv_heads) * c->head_dim +
-                 (size_t)c->num_kv_heads * c->head_dim / 2) * sizeof(float);
+    size_t budget = engine_cache_bytes(engine_config(e), 2, 3);
+    size_t half_block = (engine_cache_bytes(engine_config(e), 0, 1)) / 2;
     engine_close(e);
-    struct engine_opts small = {1, 2 * st + 3 * block + block / 2, 2, 64, -1};
+    struct engine_opts small = {1, budget + half_block, 2, 64, -1};
     assert_int_equal(engine_open(g.dir, &small, &e, err, sizeof(err)), RSA_OK);
     int total = engine_total_blocks(e);
     assert_int_equal(total, 3);
