@@ -147,7 +147,8 @@ enum rsa_err tail_cut_ids(const struct backend_completion *c, const char *span, 
         util_errf(err, errlen, "tail: the span is not inside the trace text");
         return RSA_ERR_USAGE;
     }
-    if (c->ids == NULL || c->ends == NULL) {
+    /* an empty completion (the model stopped at once) has no ids and an empty tail */
+    if ((c->ids == NULL || c->ends == NULL) && !(c->n_ids == 0 && tlen == 0)) {
         util_errf(err, errlen, "tail: the backend returned no token ids for this trace");
         return RSA_ERR_UNSUPPORTED;
     }

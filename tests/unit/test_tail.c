@@ -586,6 +586,26 @@ static void test_cut_ids_errors(void **state)
     backend_completion_free(&c);
 }
 
+/* A model that stops at once: no ids, no text, an empty (not missing) tail. */
+static void test_cut_ids_empty_completion(void **state)
+{
+    (void)state;
+    struct backend_completion c;
+    memset(&c, 0, sizeof(c));
+    c.text = strdup("");
+    assert_non_null(c.text);
+    struct tail_result t;
+    char err[256] = "";
+    assert_int_equal(tail_cut_ids(&c, c.text, 0, 8, &t, err, sizeof(err)), RSA_OK);
+    assert_string_equal(t.text, "");
+    assert_int_equal(t.n_ids, 0);
+    assert_int_equal(t.tokens, 0);
+    assert_int_equal(t.source_tokens, 0);
+    assert_false(t.truncated);
+    tail_result_free(&t);
+    backend_completion_free(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -599,6 +619,7 @@ int main(void)
         cmocka_unit_test(test_cut_ids_utf8),
         cmocka_unit_test(test_cut_ids_trailing_run),
         cmocka_unit_test(test_cut_ids_errors),
+        cmocka_unit_test(test_cut_ids_empty_completion),
         cmocka_unit_test_setup_teardown(test_cut_tokens, fake_setup, fake_teardown),
         cmocka_unit_test_setup_teardown(test_cut_tokens_span_only, fake_setup, fake_teardown),
         cmocka_unit_test_setup_teardown(test_cut_tokens_short_span, fake_setup, fake_teardown),
