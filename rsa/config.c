@@ -107,6 +107,8 @@ static const struct key keys[] = {
      "engine = instead of backend.model's own"},
     {"backend", "device", KT_ENUM, OFF(device), "cpu", 0, 0, "cpu|cuda", 0, "engine device"},
     {"backend", "threads", KT_INT, OFF(threads), "0", 0, 1024, NULL, 0, "engine CPU threads (0 = all cores)"},
+    {"backend", "isa", KT_ENUM, OFF(isa), "auto", 0, 0, "auto|scalar|avx2|avx512", 0,
+     "engine CPU kernels (auto = the best this CPU has; pin one for bitwise-equal runs on different CPUs)"},
     {"backend", "memory_gb", KT_DOUBLE, OFF(memory_gb), "0", 0, 1048576, NULL, 0,
      "engine cache memory budget in GiB (0 = automatic)"},
     {"backend", "chat_template", KT_ENUM, OFF(chat_template), "zaya1", 0, 0, "zaya1|chatml|gemma3", 2,

@@ -72,6 +72,7 @@ struct rsa_config {
     char *tokenizer;       /* local tokenizer.json ("" = none) */
     enum engine_device device;
     int threads;
+    int isa; /* backend.isa: 0 auto, 1 scalar, 2 avx2, 3 avx512 (engine CPU kernels) */
     double memory_gb;
     enum chat_kind chat_template; /* engine: how prompts are rendered */
     int enable_thinking;   /* engine: the template's thinking-enabled generation prompt */

@@ -396,6 +396,7 @@ static enum rsa_err open_engine_backend(const struct rsa_config *cfg, struct bac
         .enable_thinking = cfg->enable_thinking,
         .device = cfg->device == DEVICE_CUDA,
         .threads = cfg->threads,
+        .isa = cfg->isa,
         .memory_gb = cfg->memory_gb,
         .max_concurrent = cfg->concurrency,
         .max_tokens = cfg->max_tokens,

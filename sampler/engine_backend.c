@@ -486,7 +486,7 @@ enum rsa_err engine_backend_open(const struct engine_backend_opts *o, struct bac
         /* slots: every running request, plus one prefix root per distinct prompt */
         /* a step holds every running request's token plus a prefill chunk of 128 */
         struct engine_opts eo = {.threads = o->threads, .max_seqs = 2 * max_conc + 2,
-                                 .max_step_tokens = max_conc + 128 > 256 ? max_conc + 128 : 256, .isa = -1,
+                                 .max_step_tokens = max_conc + 128 > 256 ? max_conc + 128 : 256, .isa = o->isa - 1,
                                  .batch_invariant = true,
                                  .device = o->device ? ENGINE_DEVICE_CUDA : ENGINE_DEVICE_CPU};
         /* engine_open refuses device = cuda clearly when this build or machine cannot run it */

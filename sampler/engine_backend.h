@@ -24,6 +24,7 @@ struct engine_backend_opts {
     int enable_thinking;    /* the template's thinking-enabled generation prompt */
     int device;             /* 0 = cpu; 1 = cuda (RSA_ERR_UNSUPPORTED from engine_open without CUDA) */
     int threads;            /* engine threads, 0 = all cores */
+    int isa;                /* engine CPU kernels: 0 = the best the CPU has, else 1 + enum kern_isa (1 = scalar) */
     double memory_gb;       /* KV cache budget, 0 = automatic (a quarter of RAM, at most 8 GiB; cuda: 90% of
                                the device memory left after the weights) */
     int max_concurrent;     /* requests decoded at once (the runner's workers), >= 1 */
