@@ -63,7 +63,7 @@ FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 QS_SRC   := configs/models/quickstart
 QS_MODEL := $(BUILD)/models/quickstart
 
-.PHONY: all test test-gpu asan fuzz deps clean FORCE
+.PHONY: all test test-gpu asan fuzz deps clean demo-depth FORCE
 all: $(BUILD)/rsa $(QS_MODEL)/model.safetensors
 
 # The CLI.
@@ -136,6 +136,11 @@ fuzz:
 	  echo "  FUZZ $$n"; \
 	  clang -std=c11 -D_GNU_SOURCE -g -O1 -I. -fsanitize=fuzzer,address,undefined -DRSA_DATADIR='"$(CURDIR)"' \
 	    -o build-fuzz/$$n $$f $(LIB_SRC) $(LIBS_BASE) || exit 1; done
+
+# The built-in model's aggregation-depth ablation against its budget-matched baseline
+# (configs/demo-depth.ini; a few minutes on 2 cores): tables on stdout, plots in build/demo-depth.html.
+demo-depth: $(BUILD)/rsa
+	RSA=$(BUILD)/rsa bash bench/demo_depth.sh $(BUILD)/demo-depth.db
 
 deps:
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEB_PKGS)

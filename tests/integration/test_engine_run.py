@@ -194,23 +194,6 @@ def main():
     con.close()
     check(row is not None and row[0] == "tokens:engine-retokenized", f"metaspace tail_method {row}")
 
-    # the README's main command, exactly (its model is built by make into build/models/quickstart)
-    qs_model = os.path.join(os.path.dirname(RSA), "models", "quickstart")
-    if os.path.isdir(qs_model):
-        dbq = os.path.join(tmp, "quickstart.db")
-        t0 = time.monotonic()
-        r = rsa("run", os.path.join(ROOT, "configs", "quickstart.ini"), "--db", dbq, "--quiet",
-                "--set", f"backend.model={qs_model}", timeout=280)
-        check(r.returncode == 0, f"quickstart: exit {r.returncode}: {r.stderr[-2000:]}")
-        check("mean_acc" in r.stdout, "quickstart: no report printed")
-        print(f"quickstart: {time.monotonic() - t0:.1f} s, {len(traces(dbq, 'quickstart'))} traces")
-        # run again: complete, nothing requested, same rows
-        r = rsa("run", os.path.join(ROOT, "configs", "quickstart.ini"), "--db", dbq, "--quiet",
-                "--set", f"backend.model={qs_model}", timeout=120)
-        check(r.returncode == 0, f"quickstart re-run: {r.stderr[-1000:]}")
-    else:
-        print(f"{qs_model} not built: quickstart check skipped")
-
     # the run prints a report
     r = rsa("report", "--db", dbs["A"], "--run", "engine-run")
     check(r.returncode == 0 and "engine-run" in r.stdout, f"report: {r.stderr}")

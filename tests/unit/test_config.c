@@ -792,7 +792,7 @@ static const char *const all_keys[] = {
     "sampling.temperature", "sampling.top_p", "sampling.top_k", "sampling.min_p", "sampling.max_tokens", "sampling.stop",
     "backend.kind", "backend.url", "backend.model", "backend.api_key_env", "backend.api", "backend.stream",
     "backend.concurrency", "backend.timeout_s", "backend.connect_timeout_s", "backend.retries",
-    "backend.backoff_s", "backend.tokenizer", "backend.device", "backend.threads", "backend.memory_gb", "backend.chat_template", "backend.enable_thinking",
+    "backend.backoff_s", "backend.tokenizer", "backend.device", "backend.threads", "backend.isa", "backend.memory_gb", "backend.chat_template", "backend.enable_thinking",
     "grading.grader", "grading.answer_after_think", "grading.strict",
 };
 

@@ -5,14 +5,18 @@ Task family "modchain": start from a number, apply a chain of operations (add k,
 multiply by k), reducing modulo m after every step; the answer is the final residue.
 Difficulty knob: the number of steps (and the modulus range grows with it).
 
-    Start with 7 and work modulo 11. Add 5, multiply by 3, subtract 9. What is the result?
-    7 + 5 = 12 = 1. 1 * 3 = 3. 3 - 9 = -6 = 5. The answer is \\boxed{5}.
+    Start with 7 and work modulo 11. Step 1: add 5. Step 2: multiply by 3. Step 3: subtract 9.
+    What is the result?
+    Step 1: 7 + 5 = 12 = 1. Step 2: 1 * 3 = 3. Step 3: 3 - 9 = -6 = 5. The answer is \\boxed{5}.
 
 Every step of the solution is one short line of exact arithmetic, so a small model that slips once
 gives a wrong but plausible answer (single attempts are noisy) and a correct candidate is easy to
-verify step by step (aggregation has something to work with).
+verify step by step (aggregation has something to work with). The steps are numbered in the problem
+and in the solution, so finding the next operation is a lookup, not counting (a 2-million-parameter
+model learns the arithmetic; it struggles to count its way through an unnumbered list).
 
-Splits never overlap (deduplicated by problem text, test first, then val, then train).
+Splits never overlap (deduplicated by problem text: train first, then val, then test, so the
+evaluation splits can be regenerated at another difficulty without changing the training data).
 Outputs under --out (default .):
   train.jsonl, val.jsonl    {"id", "problem", "answer", "solution", "difficulty"}
   test.jsonl                {"id", "problem", "answer"}  (the orchestrator's dataset format)
@@ -31,13 +35,13 @@ WORDS = {"add": "add %d", "sub": "subtract %d", "mul": "multiply by %d"}
 SYM = {"add": "+", "sub": "-", "mul": "*"}
 
 
+MODULI = (7, 11, 13)
+
+
 def moduli(difficulty):
-    """Moduli allowed at a difficulty (more steps -> larger moduli)."""
-    if difficulty <= 2:
-        return [5, 7]
-    if difficulty <= 4:
-        return [7, 11, 13]
-    return [11, 13, 17, 19]
+    """Moduli allowed at a difficulty (the same small set at every difficulty: longer chains are the
+    knob, so the arithmetic facts a model must know do not change with difficulty)."""
+    return MODULI
 
 
 def make_problem(rng, difficulty):
@@ -49,17 +53,16 @@ def make_problem(rng, difficulty):
     for _ in range(difficulty):
         op = rng.choice(OPS)
         k = rng.randrange(2, m) if op == "mul" else rng.randrange(1, m)
-        ops.append(WORDS[op] % k)
+        i = len(ops) + 1
+        ops.append("Step %d: %s." % (i, WORDS[op] % k))
         raw = x + k if op == "add" else x - k if op == "sub" else x * k
         y = raw % m
         if raw == y:
-            lines.append("%d %s %d = %d." % (x, SYM[op], k, y))
+            lines.append("Step %d: %d %s %d = %d." % (i, x, SYM[op], k, y))
         else:
-            lines.append("%d %s %d = %d = %d." % (x, SYM[op], k, raw, y))
+            lines.append("Step %d: %d %s %d = %d = %d." % (i, x, SYM[op], k, raw, y))
         x = y
-    ops_text = ", ".join(ops)
-    ops_text = ops_text[0].upper() + ops_text[1:]
-    problem = "Start with %d and work modulo %d. %s. What is the result?" % (start, m, ops_text)
+    problem = "Start with %d and work modulo %d. %s What is the result?" % (start, m, " ".join(ops))
     solution = " ".join(lines) + " The answer is \\boxed{%d}." % x
     return problem, x, solution
 
@@ -100,10 +103,10 @@ def main(argv=None):
     a = ap.parse_args(argv)
     os.makedirs(a.out, exist_ok=True)
     seen = set()
-    # separate streams so the test split does not change when --train changes
-    test = generate(a.test, random.Random(a.seed * 1000 + 3), a.eval_min_steps, a.eval_max_steps, seen, "test")
-    val = generate(a.val, random.Random(a.seed * 1000 + 2), a.eval_min_steps, a.eval_max_steps, seen, "val")
+    # one stream per split; train first so that val/test can change difficulty without touching train
     train = generate(a.train, random.Random(a.seed * 1000 + 1), a.min_steps, a.max_steps, seen, "train")
+    val = generate(a.val, random.Random(a.seed * 1000 + 2), a.eval_min_steps, a.eval_max_steps, seen, "val")
+    test = generate(a.test, random.Random(a.seed * 1000 + 3), a.eval_min_steps, a.eval_max_steps, seen, "test")
     full = ("id", "problem", "answer", "solution", "difficulty")
     write(os.path.join(a.out, "train.jsonl"), train, full)
     write(os.path.join(a.out, "val.jsonl"), val, full)
