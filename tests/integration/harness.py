@@ -136,5 +136,15 @@ def results(db, run):
     return [tuple(t[k] for k in RESULT_KEYS) for t in traces(db, run)]
 
 
+def export(db, run):
+    """`rsa export` of a run as dicts, without latency_ms (a timing)."""
+    r = rsa("export", "--db", db, "--run", run)
+    check(r.returncode == 0, f"export {run}: {r.stderr}")
+    rows = [json.loads(line) for line in r.stdout.splitlines() if line.strip()]
+    for row in rows:
+        row.pop("latency_ms", None)
+    return rows
+
+
 def tmpdir():
     return tempfile.mkdtemp(prefix="rsa-it-")

@@ -21,7 +21,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import RSA, ROOT, check, finish, rsa, tmpdir, write_config  # noqa: E402
+from harness import RSA, ROOT, check, export, finish, rsa, tmpdir, write_config  # noqa: E402
 
 MODEL = os.path.join(ROOT, "configs", "models", "modchain-tiny")
 DATA = os.path.join(ROOT, "bench", "data", "modchain-test.jsonl")
@@ -30,7 +30,7 @@ EXPORT = os.path.join(FIX, "export.jsonl")
 BAND = os.path.join(FIX, "band.json")
 RECORD = "--record" in sys.argv
 
-# the exact run: 4 problems, N = 4, C = 2, T = 2 (36 traces)
+# the exact run: 4 problems, N = 4, C = 2, T = 2 (48 traces)
 EXACT = {
     "run": {"name": "builtin-exact", "dataset": DATA, "seed": 2026, "problems": "test-00000,test-00001,test-00002,test-00003"},
     "rsa": {"population": 4, "subset": 2, "rounds": 2, "tail_tokens": 48},
@@ -44,15 +44,6 @@ BAND_RUN = {
     "sampling": {"max_tokens": 160, "temperature": 1.0, "top_p": 1.0},
     "backend": {"kind": "engine", "model": MODEL, "threads": 2, "concurrency": 32},
 }
-
-
-def export(db, run):
-    r = rsa("export", "--db", db, "--run", run)
-    check(r.returncode == 0, f"export {run}: {r.stderr}")
-    rows = [json.loads(line) for line in r.stdout.splitlines() if line.strip()]
-    for row in rows:
-        row.pop("latency_ms", None)
-    return rows
 
 
 def run(tmp, sections):

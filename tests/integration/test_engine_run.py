@@ -21,7 +21,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import DATASET, RSA, ROOT, FakeServer, check, finish, rsa, tmpdir, traces, write_config  # noqa: E402
+from harness import DATASET, RSA, ROOT, FakeServer, check, export, finish, rsa, tmpdir, traces, write_config  # noqa: E402
 
 QS = os.path.join(ROOT, "configs", "models", "quickstart")
 BETA, TAU = 40, 12
@@ -47,15 +47,6 @@ def config(tmp, name, model, **extra):
     for sec, kv in extra.items():
         sections.setdefault(sec, {}).update(kv)
     return write_config(tmp, name, **sections)
-
-
-def export(db, run):
-    r = rsa("export", "--db", db, "--run", run)
-    check(r.returncode == 0, f"export {run}: {r.stderr}")
-    rows = [json.loads(line) for line in r.stdout.splitlines() if line.strip()]
-    for row in rows:
-        row.pop("latency_ms", None)
-    return rows
 
 
 def decode_ids(ids_list):

@@ -31,15 +31,7 @@ for t in ts:
             b = pt["tail_ids"]
             tail = [int.from_bytes(b[i:i+4], "little", signed=True) for i in range(0, len(b), 4)]
             cands.append((tail, bool(pt["tail_truncated"])))
-
-        # the stored tails are already cut: re-cut them with tau 0, but keep the stored truncation flag
-        ids = r.aggregation(t["ptext"], [c[0] for c in cands], 0)
-        if any(c[1] for c in cands):
-            orig = r.tail
-            flags = iter([c[1] for c in cands])
-            r.tail = lambda ids_, tau_: (orig(ids_, 0)[0], next(flags))
-            ids = r.aggregation(t["ptext"], [c[0] for c in cands], 0)
-            r.tail = orig
+        ids = r.aggregation_tails(t["ptext"], cands)
     txt = tok.decode(ids, skip_special_tokens=False)
     u = txt[len("<bos><|im_start|>user\n"):]
     if not u.startswith(t["prompt"]):

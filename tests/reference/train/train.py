@@ -148,9 +148,12 @@ class Renderer:
 
     def aggregation(self, problem, cand_ids, tau):
         """cand_ids: the candidates' generated ids; each keeps its last tau ids (tau 0 = all)."""
+        return self.aggregation_tails(problem, [self.tail(ids, tau) for ids in cand_ids])
+
+    def aggregation_tails(self, problem, tails):
+        """tails: (ids, truncated) per candidate, already cut (as the store keeps them)."""
         pieces = [self.pre.replace("{initial_prompt}", self.initial_prompt(problem))]
-        for i, ids in enumerate(cand_ids):
-            tail, cut = self.tail(ids, tau)
+        for i, (tail, cut) in enumerate(tails):
             mm = MARKER.search(self.block)
             blk = self.block[:mm.start()] + (mm.group(1) if cut else "") + self.block[mm.end():]
             blk = blk.replace("{i}", str(i + 1))
