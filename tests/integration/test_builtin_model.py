@@ -9,6 +9,9 @@ Checks:
   the recorded export tests/fixtures/builtin/export.jsonl exactly (every field but latency_ms);
 - the README's first command (configs/quickstart.ini, exactly) runs and prints the per-round table,
   and a second run of it finds the run complete;
+- the quickstart improves its answers: its last round's mean_acc is above round 0's by at least
+  the gain recorded in band.json less 4 standard errors (the RSA gain on the inverse problems; a
+  broken aggregation prompt, tail cut or candidate sampling loses it);
 - round-0 accuracy on a fixed subset (default kernels: whatever this CPU has) is inside the band
   recorded in tests/fixtures/builtin/band.json, so a broken engine, tokenizer, chat template or
   grader fails loudly: the band is far above what a broken pipeline scores (about 0).
@@ -30,9 +33,9 @@ EXPORT = os.path.join(FIX, "export.jsonl")
 BAND = os.path.join(FIX, "band.json")
 RECORD = "--record" in sys.argv
 
-# the exact run: 4 problems, N = 4, C = 2, T = 2 (48 traces)
+# the exact run: 4 problems (2 forward, 2 inverse), N = 4, C = 2, T = 2 (48 traces)
 EXACT = {
-    "run": {"name": "builtin-exact", "dataset": DATA, "seed": 2026, "problems": "test-00000,test-00001,test-00002,test-00003"},
+    "run": {"name": "builtin-exact", "dataset": DATA, "seed": 2026, "problems": "test-00000,test-00001,test-find-00000,test-find-00001"},
     "rsa": {"population": 4, "subset": 2, "rounds": 2, "tail_tokens": 48},
     "sampling": {"max_tokens": 160, "temperature": 1.0, "top_p": 1.0},
     "backend": {"kind": "engine", "model": MODEL, "threads": 2, "concurrency": 16, "isa": "scalar"},
@@ -115,9 +118,27 @@ def main():
     for col in ("mean_acc", "pass@4", "maj@4", "cum_decode/prob"):
         check(col in r.stdout, f"quickstart: no {col} column in the printed report")
     print(f"quickstart: {time.monotonic() - t0:.1f} s")
+    r = rsa("report", "--db", dbq, "--format", "json")
+    check(r.returncode == 0, f"quickstart report: {r.stderr}")
+    rounds = json.loads(r.stdout)["rounds"]
+    a0, aT = rounds[0]["mean_acc"], rounds[-1]["mean_acc"]
+    n = 200 * 4  # samples per round: the quickstart's 200 problems x N = 4
+    gain = aT - a0
+    if RECORD:
+        # 4 standard errors of a difference of two accuracies over n samples each
+        se = ((a0 * (1 - a0) + aT * (1 - aT)) / n) ** 0.5
+        band["quickstart_gain"] = round(gain, 4)
+        band["quickstart_gain_min"] = round(gain - 4 * se, 3)
+        band["quickstart_note"] = "configs/quickstart.ini: last round mean_acc - round 0 mean_acc; min = 4 SE below"
+        with open(BAND, "w", encoding="utf-8", newline="\n") as f:
+            f.write(json.dumps(band, indent=2) + "\n")
+    check(gain >= band["quickstart_gain_min"],
+          f"quickstart: RSA gain {gain:+.4f} (round 0 {a0:.4f}, last round {aT:.4f}) is below the recorded "
+          f"minimum {band['quickstart_gain_min']:+.3f} (recorded {band['quickstart_gain']:+.4f}): aggregation broken?")
     r = rsa("run", os.path.join(ROOT, "configs", "quickstart.ini"), "--db", dbq, "--quiet", timeout=120)
     check(r.returncode == 0 and "complete" in r.stdout, f"quickstart re-run: {r.stderr[-1000:]}")
-    print(f"exact export: {len(got)} traces match; round-0 accuracy {acc:.4f} in [{band['lo']}, {band['hi']}]")
+    print(f"exact export: {len(got)} traces match; round-0 accuracy {acc:.4f} in [{band['lo']}, {band['hi']}]; "
+          f"quickstart gain {gain:+.4f} >= {band['quickstart_gain_min']:+.3f}")
     finish()
 
 

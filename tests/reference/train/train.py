@@ -172,6 +172,19 @@ def parse_problem(problem):
     return int(m.group(1)), int(m.group(2)), ops
 
 
+FIND = re.compile(r"Start with x and work modulo (\d+)\. (.*) The result is (\d+)\. What is x\?")
+
+
+def parse_find(problem):
+    """An inverse ("find") problem: (modulus, [(op, k)], target), or None for a forward problem."""
+    m = FIND.match(problem)
+    if not m:
+        return None
+    ops = [("add" if o.startswith("add") else "sub" if o.startswith("sub") else "mul", int(k))
+           for o, k in re.findall(r"Step \d+: ([a-z ]+) (\d+)\.", m.group(2))]
+    return int(m.group(1)), ops, int(m.group(3))
+
+
 def write_solution(problem, errors, rng):
     """The solution of `problem`, with a wrong result at each step index in `errors` (the chain then
     continues correctly from the wrong value: a plausible slip)."""
@@ -202,20 +215,67 @@ class Sampler:
     """Seeded training examples with a chain-length curriculum."""
 
     def __init__(self, rows, r, a, rng):
-        self.by_d = {}
+        self.by_d, self.find = {}, []
         for row in rows:
-            self.by_d.setdefault(row["difficulty"], []).append(row)
+            if parse_find(row["problem"]):
+                self.find.append(row)
+            else:
+                self.by_d.setdefault(row["difficulty"], []).append(row)
         self.r, self.a, self.rng = r, a, rng
+
+    def pick_find(self):
+        return self.find and self.rng.random() < self.a.find_frac
 
     def row(self, dmax):
         ds = [d for d in sorted(self.by_d) if d <= dmax]
         return self.rng.choice(self.by_d[self.rng.choice(ds)])
 
     def single(self, dmax):
+        if self.pick_find():
+            # a round-0 attempt at an inverse problem: one uniform guess, checked honestly
+            row = self.rng.choice(self.find)
+            m, ops, target = parse_find(row["problem"])
+            if self.rng.random() < self.a.find_check:
+                # a checking example: the guess is right half the time, and it is given (no loss on
+                # it), so the model learns the verdict from balanced classes while its own guesses
+                # stay uniform
+                x = int(row["answer"])
+                guess = x if self.rng.random() < 0.5 else self.rng.choice([v for v in range(1, m) if v != x])
+                text = make_task.find_attempt(guess, m, ops, target)
+                head = "Start with x = %d." % guess
+                given, rest = self.r.enc(head), self.r.enc(text[len(head):]) + [IM_END]
+                assert given + rest[:-1] == self.r.enc(text), text
+                return self.r.round0(row["problem"]) + given, rest
+            guess = self.rng.randrange(1, m)
+            return self.r.round0(row["problem"]), self.r.enc(make_task.find_attempt(guess, m, ops, target)) + [IM_END]
         row = self.row(dmax)
         return self.r.round0(row["problem"]), self.r.enc(row["solution"]) + [IM_END]
 
+    def find_aggregation(self):
+        """C guess-and-check attempts (the right start in none of them with probability 0.4, else in
+        1..C of them); target: the attempt that worked, rechecked, or else a guess that no candidate
+        tried (uniform over the untried starts), checked honestly."""
+        a, rng = self.a, self.rng
+        row = rng.choice(self.find)
+        m, ops, target = parse_find(row["problem"])
+        x = int(row["answer"])
+        C = rng.randint(a.agg_cmin, a.agg_cmax)
+        good = 0 if rng.random() < 0.4 else rng.randint(1, C)
+        wrong = [v for v in range(1, m) if v != x]
+        guesses = [x] * good + [rng.choice(wrong) for _ in range(C - good)]
+        rng.shuffle(guesses)
+        if good:
+            nxt = x
+        else:
+            nxt = rng.choice([v for v in range(1, m) if v not in guesses])
+        tau = rng.randint(a.tau_min, a.tau_max)
+        ids = [self.r.enc(make_task.find_attempt(g, m, ops, target)) for g in guesses]
+        return (self.r.aggregation(row["problem"], ids, tau),
+                self.r.enc(make_task.find_attempt(nxt, m, ops, target)) + [IM_END])
+
     def aggregation(self, dmax):
+        if self.pick_find():
+            return self.find_aggregation()
         a, rng = self.a, self.rng
         row = self.row(max(3, dmax))
         n = len(parse_problem(row["problem"])[2])
@@ -274,6 +334,8 @@ def evaluate(model, r, rows):
     model.eval()
     by = {}
     for row in rows:
+        if parse_find(row["problem"]):
+            continue        # one guess: greedy accuracy there says nothing
         new = generate(model, r.round0(row["problem"]), 160)
         m = BOXED.findall(r.tok.decode(new, skip_special_tokens=True))
         ok = bool(m) and m[-1].strip() == row["answer"]
@@ -288,7 +350,7 @@ def evaluate(model, r, rows):
 def save_golden(model, r, rows, path):
     """transformers' fp32 logits on one round-0 prompt + its greedy continuation (128 ids in all)."""
     from safetensors.torch import save_file
-    row = min(rows, key=lambda x: len(r.round0(x["problem"])))
+    row = min((x for x in rows if not parse_find(x["problem"])), key=lambda x: len(r.round0(x["problem"])))
     prompt = r.round0(row["problem"])
     G = 128 - len(prompt)
     if G < 8:
@@ -332,6 +394,10 @@ def main():
     ap.add_argument("--agg-cmax", type=int, default=4)
     ap.add_argument("--agg-good", type=float, default=-1.0,
                     help="each candidate is right with this probability (default -1: the number right is uniform in 0..C)")
+    ap.add_argument("--find-frac", type=float, default=0.0,
+                    help="fraction of examples (single and aggregation) from the inverse family")
+    ap.add_argument("--find-check", type=float, default=0.0,
+                    help="fraction of inverse single attempts that are checking examples (given guess, right half the time)")
     ap.add_argument("--tau-min", type=int, default=16)
     ap.add_argument("--tau-max", type=int, default=96)
     ap.add_argument("--log-every", type=int, default=50)
