@@ -64,40 +64,45 @@ def moduli(difficulty):
     return MODULI
 
 
+def draw_ops(rng, m, n):
+    """n random operations modulo m: [(op, k)] (multipliers are never 0 or 1)."""
+    ops = []
+    for _ in range(n):
+        op = rng.choice(OPS)
+        ops.append((op, rng.randrange(2, m) if op == "mul" else rng.randrange(1, m)))
+    return ops
+
+
+def stated(ops):
+    """The operations as the problem states them: "Step 1: add 5. Step 2: multiply by 3." """
+    return " ".join("Step %d: %s." % (i + 1, WORDS[op] % k) for i, (op, k) in enumerate(ops))
+
+
 def make_problem(rng, difficulty):
     """One problem with `difficulty` steps: returns (problem, answer, solution)."""
     m = rng.choice(moduli(difficulty))
-    x = rng.randrange(1, m)
-    start = x
-    ops, lines = [], []
-    for _ in range(difficulty):
-        op = rng.choice(OPS)
-        k = rng.randrange(2, m) if op == "mul" else rng.randrange(1, m)
-        i = len(ops) + 1
-        ops.append("Step %d: %s." % (i, WORDS[op] % k))
-        raw = x + k if op == "add" else x - k if op == "sub" else x * k
-        y = raw % m
-        if raw == y:
-            lines.append("Step %d: %d %s %d = %d." % (i, x, SYM[op], k, y))
-        else:
-            lines.append("Step %d: %d %s %d = %d = %d." % (i, x, SYM[op], k, raw, y))
-        x = y
-    problem = "Start with %d and work modulo %d. %s What is the result?" % (start, m, " ".join(ops))
+    start = rng.randrange(1, m)
+    ops = draw_ops(rng, m, difficulty)
+    x, lines = chain(start, m, ops)
+    problem = "Start with %d and work modulo %d. %s What is the result?" % (start, m, stated(ops))
     solution = " ".join(lines) + " The answer is \\boxed{%d}." % x
     return problem, x, solution
+
+
+def worked(a, sym, b, m):
+    """One line of exact arithmetic, "a sym b = raw = y" (just "= y" when raw is already reduced):
+    returns (text, y)."""
+    raw = a + b if sym == "+" else a - b if sym == "-" else a * b
+    y = raw % m
+    return ("%d %s %d = %d" % (a, sym, b, y) if raw == y else "%d %s %d = %d = %d" % (a, sym, b, raw, y)), y
 
 
 def chain(x, m, ops):
     """The worked forward chain from x: (result, ["Step i: ..."] lines). ops: [(op, k)]."""
     lines = []
     for i, (op, k) in enumerate(ops):
-        raw = x + k if op == "add" else x - k if op == "sub" else x * k
-        y = raw % m
-        if raw == y:
-            lines.append("Step %d: %d %s %d = %d." % (i + 1, x, SYM[op], k, y))
-        else:
-            lines.append("Step %d: %d %s %d = %d = %d." % (i + 1, x, SYM[op], k, raw, y))
-        x = y
+        text, x = worked(x, SYM[op], k, m)
+        lines.append("Step %d: %s." % (i + 1, text))
     return x, lines
 
 
@@ -106,8 +111,7 @@ def find_attempt(x, m, ops, target):
     y, lines = chain(x, m, ops)
     # the check is one more subtraction in the chain's own format (result - wanted, reduced): the
     # verdict then hangs on one digit just written (0 or not), not on comparing two numbers
-    d = y - target
-    diff = ("%d - %d = %d" % (y, target, d % m)) if d == d % m else ("%d - %d = %d = %d" % (y, target, d, d % m))
+    diff, _ = worked(y, "-", target, m)
     verdict = ("Check: %s as needed, so x = %d works." % (diff, x)) if y == target else \
               ("Check: %s, not 0, so x = %d fails." % (diff, x))
     return "Start with x = %d. %s %s The answer is \\boxed{%d}." % (x, " ".join(lines), verdict, x)
@@ -118,13 +122,9 @@ def make_find_problem(rng, difficulty):
     is the attempt that guessed right."""
     m = rng.choice(MODULI)
     x = rng.randrange(1, m)
-    ops = []
-    for _ in range(difficulty):
-        op = rng.choice(OPS)
-        ops.append((op, rng.randrange(2, m) if op == "mul" else rng.randrange(1, m)))
+    ops = draw_ops(rng, m, difficulty)
     target, _ = chain(x, m, ops)
-    words = " ".join("Step %d: %s." % (i + 1, WORDS[op] % k) for i, (op, k) in enumerate(ops))
-    problem = "Start with x and work modulo %d. %s The result is %d. What is x?" % (m, words, target)
+    problem = "Start with x and work modulo %d. %s The result is %d. What is x?" % (m, stated(ops), target)
     return problem, x, find_attempt(x, m, ops, target)
 
 

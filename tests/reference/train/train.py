@@ -163,13 +163,18 @@ class Renderer:
         return self.chat_ids(pieces)
 
 
-def parse_problem(problem):
-    m = re.match(r"Start with (\d+) and work modulo (\d+)\. (.*) What is the result\?", problem)
+def parse_ops(text, problem):
+    """The numbered operations of a problem's text: [(op, k)] in step order."""
     ops = []
-    for i, o in enumerate(re.findall(r"Step (\d+): ([a-z ]+) (\d+)\.", m.group(3))):
+    for i, o in enumerate(re.findall(r"Step (\d+): ([a-z ]+) (\d+)\.", text)):
         assert int(o[0]) == i + 1, problem
         ops.append(("add" if o[1].startswith("add") else "sub" if o[1].startswith("sub") else "mul", int(o[2])))
-    return int(m.group(1)), int(m.group(2)), ops
+    return ops
+
+
+def parse_problem(problem):
+    m = re.match(r"Start with (\d+) and work modulo (\d+)\. (.*) What is the result\?", problem)
+    return int(m.group(1)), int(m.group(2)), parse_ops(m.group(3), problem)
 
 
 FIND = re.compile(r"Start with x and work modulo (\d+)\. (.*) The result is (\d+)\. What is x\?")
@@ -180,9 +185,7 @@ def parse_find(problem):
     m = FIND.match(problem)
     if not m:
         return None
-    ops = [("add" if o.startswith("add") else "sub" if o.startswith("sub") else "mul", int(k))
-           for o, k in re.findall(r"Step \d+: ([a-z ]+) (\d+)\.", m.group(2))]
-    return int(m.group(1)), ops, int(m.group(3))
+    return int(m.group(1)), parse_ops(m.group(2), problem), int(m.group(3))
 
 
 def write_solution(problem, errors, rng):
@@ -209,6 +212,11 @@ def write_solution(problem, errors, rng):
                          "Step %d: %d %s %d = %d = %d." % (i + 1, x, sym, k, raw, y))
         x = y
     return " ".join(lines) + " The answer is \\boxed{%d}." % x
+
+
+def other_starts(m, tried):
+    """The starts 1..m-1 not in `tried`."""
+    return [v for v in range(1, m) if v not in tried]
 
 
 class Sampler:
@@ -240,7 +248,7 @@ class Sampler:
                 # it), so the model learns the verdict from balanced classes while its own guesses
                 # stay uniform
                 x = int(row["answer"])
-                guess = x if self.rng.random() < 0.5 else self.rng.choice([v for v in range(1, m) if v != x])
+                guess = x if self.rng.random() < 0.5 else self.rng.choice(other_starts(m, [x]))
                 text = make_task.find_attempt(guess, m, ops, target)
                 head = "Start with x = %d." % guess
                 given, rest = self.r.enc(head), self.r.enc(text[len(head):]) + [IM_END]
@@ -261,13 +269,10 @@ class Sampler:
         x = int(row["answer"])
         C = rng.randint(a.agg_cmin, a.agg_cmax)
         good = 0 if rng.random() < 0.4 else rng.randint(1, C)
-        wrong = [v for v in range(1, m) if v != x]
+        wrong = other_starts(m, [x])
         guesses = [x] * good + [rng.choice(wrong) for _ in range(C - good)]
         rng.shuffle(guesses)
-        if good:
-            nxt = x
-        else:
-            nxt = rng.choice([v for v in range(1, m) if v not in guesses])
+        nxt = x if good else rng.choice(other_starts(m, guesses))
         tau = rng.randint(a.tau_min, a.tau_max)
         ids = [self.r.enc(make_task.find_attempt(g, m, ops, target)) for g in guesses]
         return (self.r.aggregation(row["problem"], ids, tau),
@@ -480,7 +485,9 @@ def main():
             stats = {"s": [0.0, 0], "a": [0.0, 0]}
         if a.save_every and (step + 1) % a.save_every == 0 and step + 1 < a.steps:
             snap = os.path.join(a.out, "step-%d" % (step + 1))
-            sd = {k: v.detach().to(torch.bfloat16) for k, v in model.state_dict().items()}
+            # the tied head is the embedding: leave it out, as save_pretrained does for the final model
+            sd = {k: v.detach().to(torch.bfloat16) for k, v in model.state_dict().items()
+                  if not (k == "lm_head.weight" and model.config.tie_word_embeddings)}
             model.save_pretrained(snap, state_dict=sd, safe_serialization=True)
             for f in ("tokenizer.json", "tokenizer_config.json"):
                 with open(os.path.join(a.out, f), "rb") as src, open(os.path.join(snap, f), "wb") as dst:
